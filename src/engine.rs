@@ -1,0 +1,347 @@
+//! The only place that wires the stages together.
+//!
+//! Compile once: detection → `plan` → `cim::Mapper`, `prefilter::Prefilter`, projection. Run:
+//! `input` files → chunks → rayon workers, each with its own `GroupTable` and `Stats`; per
+//! record: prefilter on raw bytes → `event` extraction of the projected fields → `cim` mapping
+//! → `eval` → `group`. The tables and counters merge at the end and `output` renders them.
+
+use std::borrow::Cow;
+use std::path::PathBuf;
+use std::time::Instant;
+
+use rayon::prelude::*;
+
+use crate::cim::{mapping, Mapper, Profile, Unmapped};
+use crate::event::json::{self, JsonSkip};
+use crate::event::xml::{self, Extracted};
+use crate::event::{Projection, RawEvent};
+use crate::group::{Dropped, GroupTable};
+use crate::input::evtx::{self as evtx_input, Item};
+use crate::input::frame::{self, XmlItem};
+use crate::input::{self, Format, InputFile, Opened};
+use crate::output::explain::{self, Decisions};
+use crate::output::stats::{Issue, Location, Stats, Summary};
+use crate::output::{self, ResultTable};
+use crate::plan::{self, Plan};
+use crate::prefilter::Prefilter;
+use crate::schema::{RecordFormat, SourceKind};
+use crate::spl::{CompileError, Detection, MacroTable};
+
+/// Default chunk size for text inputs.
+pub const DEFAULT_CHUNK: usize = 4 << 20;
+
+/// A rule compiled for running.
+#[derive(Debug, Clone)]
+pub struct Compiled {
+    /// The plan.
+    pub plan: Plan,
+    /// The profile bound to the plan's fields.
+    pub mapper: Mapper,
+    /// The raw-byte prefilter.
+    pub prefilter: Prefilter,
+    /// Which raw fields each source extracts.
+    pub projection: Projection,
+}
+
+/// Compiles `det` with `macros` and `profile`.
+pub fn compile(
+    det: &Detection,
+    macros: &MacroTable,
+    profile: Profile,
+) -> Result<Compiled, CompileError> {
+    let plan = plan::compile(det, macros)?;
+    let mapper = Mapper::new(profile, &plan.fields);
+    let prefilter = Prefilter::build(&plan, &|fmt, f| mapper.origin(fmt, f));
+    let projection = mapper.projection();
+    Ok(Compiled { plan, mapper, prefilter, projection })
+}
+
+/// The `explain` text of a compiled rule.
+pub fn explain(c: &Compiled) -> String {
+    let literals = RecordFormat::ALL.iter().map(|f| (*f, c.prefilter.literals(*f))).collect();
+    let sources = crate::cim::profile::SECTIONS
+        .iter()
+        .map(|(name, kind, xml)| {
+            let what = format!(
+                "{}, {}",
+                mapping::describe_kind(*kind),
+                if *xml { "XML/EVTX" } else { "JSON" }
+            );
+            let fields =
+                c.projection.wanted(*kind, *xml).map(<[String]>::to_vec).unwrap_or_default();
+            (name.to_string(), what, fields)
+        })
+        .collect();
+    let d = Decisions { literals, sources, profile: c.mapper.profile().origin.clone() };
+    explain::render(&c.plan, &d)
+}
+
+/// How to run.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Worker threads (0: one per core).
+    pub threads: usize,
+    /// Target chunk size for text inputs.
+    pub chunk_size: usize,
+    /// Whether the prefilter is used (off only to check it).
+    pub prefilter: bool,
+    /// The output time zone.
+    pub tz: jiff::tz::TimeZone,
+    /// A format forced on every input (`--sourcetype`).
+    pub forced: Option<Format>,
+}
+
+impl Default for Options {
+    fn default() -> Options {
+        Options {
+            threads: 0,
+            chunk_size: DEFAULT_CHUNK,
+            prefilter: true,
+            tz: jiff::tz::TimeZone::UTC,
+            forced: None,
+        }
+    }
+}
+
+/// What a run produced.
+#[derive(Debug)]
+pub struct Report {
+    /// The rows.
+    pub table: ResultTable,
+    /// The counters and file lists.
+    pub summary: Summary,
+}
+
+enum Job {
+    Text { file: usize, range: std::ops::Range<usize> },
+    Evtx { file: usize },
+}
+
+struct Ctx<'r> {
+    rule: &'r Compiled,
+    files: &'r [InputFile],
+    prefilter: bool,
+}
+
+#[derive(Default)]
+struct Worker {
+    table: GroupTable,
+    stats: Stats,
+    buf: Vec<u8>,
+}
+
+impl Worker {
+    fn merge(mut self, other: Worker) -> Worker {
+        self.table.merge(other.table);
+        self.stats.merge(other.stats);
+        self
+    }
+}
+
+/// Replays the rule over `paths`.
+pub fn run(rule: &Compiled, paths: &[PathBuf], opts: &Options) -> Report {
+    let started = Instant::now();
+    let (found, errors) = input::discover(paths);
+    let mut summary = Summary::default();
+    summary.failed.extend(errors.into_iter().map(|e| (e.path, e.reason)));
+    let mut files = Vec::new();
+    for path in found {
+        match input::open(&path, opts.forced) {
+            Opened::File(f) => files.push(f),
+            Opened::Empty(p) => summary.empty.push(p),
+            Opened::Failed(e) => summary.failed.push((e.path, e.reason)),
+        }
+    }
+    let jobs = plan_jobs(&files, opts.chunk_size);
+    let ctx = Ctx { rule, files: &files, prefilter: opts.prefilter };
+    let worker = run_jobs(&ctx, &jobs, opts.threads);
+    let table = output::finish(&rule.plan, worker.table.into_sorted(), &opts.tz);
+    summary.files = files.iter().map(|f| f.path.clone()).collect();
+    summary.stats = worker.stats;
+    summary.rows = table.rows.len();
+    summary.seconds = started.elapsed().as_secs_f64();
+    Report { table, summary }
+}
+
+fn plan_jobs(files: &[InputFile], chunk_size: usize) -> Vec<Job> {
+    let mut jobs = Vec::new();
+    for (i, f) in files.iter().enumerate() {
+        match f.format {
+            Format::Evtx => jobs.push(Job::Evtx { file: i }),
+            format => {
+                for range in frame::split(f.data(), format, chunk_size) {
+                    jobs.push(Job::Text { file: i, range });
+                }
+            }
+        }
+    }
+    log::trace!(
+        "engine: {} files in {} jobs, chunk target {chunk_size} bytes",
+        files.len(),
+        jobs.len()
+    );
+    jobs
+}
+
+fn run_jobs(ctx: &Ctx<'_>, jobs: &[Job], threads: usize) -> Worker {
+    let work = || {
+        jobs.par_iter()
+            .fold(Worker::default, |mut w, job| {
+                process_job(ctx, &mut w, job);
+                w
+            })
+            .reduce(Worker::default, Worker::merge)
+    };
+    match rayon::ThreadPoolBuilder::new().num_threads(threads).build() {
+        Ok(pool) => pool.install(work),
+        Err(e) => {
+            log::debug!("engine: thread pool not built ({e}); using the global pool");
+            work()
+        }
+    }
+}
+
+fn process_job(ctx: &Ctx<'_>, w: &mut Worker, job: &Job) {
+    match job {
+        Job::Text { file, range } => {
+            let f = &ctx.files[*file];
+            let chunk = &f.data()[range.clone()];
+            w.stats.bytes += chunk.len() as u64;
+            let base = (f.skip + range.start) as u64;
+            let loc = |off: usize| Location {
+                file: *file,
+                offset: base + off as u64,
+                detail: String::new(),
+            };
+            match f.format {
+                Format::Xml => xml_chunk(ctx, w, chunk, &loc),
+                _ => {
+                    frame::json_lines(chunk, |r| json_line(ctx, w, &chunk[r.clone()], loc(r.start)))
+                }
+            }
+        }
+        Job::Evtx { file } => evtx_file(ctx, w, *file),
+    }
+}
+
+fn xml_chunk(ctx: &Ctx<'_>, w: &mut Worker, chunk: &[u8], loc: &dyn Fn(usize) -> Location) {
+    frame::xml_items(chunk, |item| match item {
+        XmlItem::Record { range, terminated } => {
+            if !terminated {
+                w.stats.issue(Issue::Unterminated, || loc(range.start));
+            }
+            xml_record(ctx, w, &chunk[range.clone()], true, &|| loc(range.start));
+        }
+        XmlItem::Gap(range) => w.stats.issue(Issue::NonXmlText, || loc(range.start)),
+    });
+}
+
+fn xml_record(
+    ctx: &Ctx<'_>,
+    w: &mut Worker,
+    bytes: &[u8],
+    text_file: bool,
+    loc: &dyn Fn() -> Location,
+) {
+    w.stats.records += 1;
+    let text = match std::str::from_utf8(bytes) {
+        Ok(t) => Cow::Borrowed(t),
+        Err(_) => {
+            w.stats.issue(Issue::InvalidUtf8, loc);
+            String::from_utf8_lossy(bytes)
+        }
+    };
+    let h = xml::header(&text);
+    if text_file && h.format == RecordFormat::DumpXml {
+        w.stats.issue(Issue::DumpRendering, loc);
+    }
+    if h.kind != SourceKind::Other {
+        w.stats.process_events += 1;
+    }
+    if ctx.prefilter && !ctx.rule.prefilter.may_match(h.format, text.as_bytes()) {
+        w.stats.prefiltered += 1;
+        return;
+    }
+    match xml::extract(&text, h, &ctx.rule.projection) {
+        Some(Extracted::Event(raw)) => event(ctx, w, &raw, loc),
+        Some(Extracted::EventDataCut) => w.stats.issue(Issue::EventDataCut, loc),
+        None => {}
+    }
+}
+
+fn json_line(ctx: &Ctx<'_>, w: &mut Worker, bytes: &[u8], at: Location) {
+    w.stats.records += 1;
+    let loc = || at.clone();
+    if ctx.prefilter && !ctx.rule.prefilter.may_match(RecordFormat::Json, bytes) {
+        w.stats.prefiltered += 1;
+        if json::sniff_kind(bytes) != SourceKind::Other {
+            w.stats.process_events += 1;
+        }
+        return;
+    }
+    let mut buf = std::mem::take(&mut w.buf);
+    buf.clear();
+    match std::str::from_utf8(bytes) {
+        Ok(_) => buf.extend_from_slice(bytes),
+        Err(_) => {
+            w.stats.issue(Issue::InvalidUtf8, loc);
+            buf.extend_from_slice(String::from_utf8_lossy(bytes).as_bytes());
+        }
+    }
+    match json::parse(&mut buf, &ctx.rule.projection) {
+        Ok(parsed) => {
+            if parsed.kind != SourceKind::Other {
+                w.stats.process_events += 1;
+            }
+            if let Some(raw) = parsed.event {
+                event(ctx, w, &raw, &loc);
+            }
+        }
+        Err(JsonSkip::Invalid) => w.stats.issue(Issue::InvalidJson, loc),
+        Err(JsonSkip::NotObject) => w.stats.issue(Issue::JsonNotObject, loc),
+    }
+    w.buf = buf;
+}
+
+fn evtx_file(ctx: &Ctx<'_>, w: &mut Worker, file: usize) {
+    let data = ctx.files[file].data();
+    w.stats.bytes += data.len() as u64;
+    let at = |offset: u64, detail: String| Location { file, offset, detail };
+    evtx_input::read(data, |item| match item {
+        Item::Record { record_id, xml } => {
+            xml_record(ctx, w, xml.as_bytes(), false, &|| {
+                at(record_id, format!("record {record_id}"))
+            });
+        }
+        Item::BadRecord { record_id, message } => {
+            let id = record_id.unwrap_or(0);
+            w.stats.issue(Issue::EvtxRecord, || at(id, format!("record {id}: {message}")));
+        }
+        Item::BadChunk { chunk, unused: true } => {
+            w.stats.issue(Issue::EvtxEmptyChunk, || at(chunk, format!("chunk {chunk}")));
+        }
+        Item::BadChunk { chunk, unused: false } => {
+            w.stats.issue(Issue::EvtxChunk, || at(chunk, format!("chunk {chunk}")));
+        }
+        Item::BadFile { message } => w.stats.issue(Issue::EvtxChunk, || at(0, message)),
+    });
+}
+
+fn event(ctx: &Ctx<'_>, w: &mut Worker, raw: &RawEvent<'_>, loc: &dyn Fn() -> Location) {
+    let cim = match ctx.rule.mapper.map(raw) {
+        Ok(cim) => cim,
+        Err(Unmapped::NoTime) => return w.stats.issue(Issue::NoTime, loc),
+        Err(Unmapped::NotInDataset) => return,
+    };
+    if cim.time_fallback {
+        w.stats.issue(Issue::TimeFallback, loc);
+    }
+    let plan = &ctx.rule.plan;
+    if plan.filter.as_ref().is_some_and(|f| !crate::eval::holds(f, &cim)) {
+        return;
+    }
+    w.stats.matched += 1;
+    if let Err(Dropped::MissingByField) = w.table.add(plan, &cim) {
+        w.stats.dropped_missing_by += 1;
+    }
+}

@@ -1,0 +1,71 @@
+//! The top-level error: wraps each stage's own error type and maps it to the exit status.
+//!
+//! Owns the exit-status contract (0 every input read, 1 rule does not compile, 2 some input
+//! unreadable or unrecognised, or bad usage). Stages never import this module.
+
+use std::fmt;
+
+use crate::cim::ProfileError;
+use crate::output::BadTimeZone;
+use crate::spl::CompileError;
+
+/// Any error that stops a command before it produces rows.
+#[derive(Debug)]
+pub enum Error {
+    /// The rule does not compile.
+    Compile(CompileError),
+    /// The mapping profile is unusable.
+    Profile(ProfileError),
+    /// The `--tz` name is unknown.
+    TimeZone(BadTimeZone),
+    /// A `--sourcetype` value that names no supported format.
+    Sourcetype(String),
+    /// Writing the results failed.
+    Output(std::io::Error),
+}
+
+impl Error {
+    /// The process exit status for this error.
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            Error::Compile(_) | Error::Profile(_) => 1,
+            Error::TimeZone(_) | Error::Sourcetype(_) | Error::Output(_) => 2,
+        }
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::Compile(e) => write!(f, "rule does not compile: {e}"),
+            Error::Profile(e) => write!(f, "{e}"),
+            Error::TimeZone(e) => write!(f, "{e}"),
+            Error::Sourcetype(s) => write!(
+                f,
+                "unknown --sourcetype `{s}` (use xmlwineventlog, crowdstrike:events:sensor, \
+                 json or evtx)"
+            ),
+            Error::Output(e) => write!(f, "cannot write results: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for Error {}
+
+impl From<CompileError> for Error {
+    fn from(e: CompileError) -> Error {
+        Error::Compile(e)
+    }
+}
+
+impl From<ProfileError> for Error {
+    fn from(e: ProfileError) -> Error {
+        Error::Profile(e)
+    }
+}
+
+impl From<BadTimeZone> for Error {
+    fn from(e: BadTimeZone) -> Error {
+        Error::TimeZone(e)
+    }
+}

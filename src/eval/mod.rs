@@ -1,0 +1,90 @@
+//! Stage 6: predicate evaluation.
+//!
+//! Owns the truth of a plan `Expr` over anything that can list a field's values: CIM events in
+//! tstats and result rows in `search`. `f=p` holds when some value matches; `f!=p` needs the
+//! field present and no value matching; `NOT` also holds for a missing field (Part A.1). It
+//! must not log or allocate per event.
+
+use std::borrow::Cow;
+
+use crate::cim::CimEvent;
+use crate::plan::{Expr, Pattern};
+
+/// Something whose fields can be tested.
+pub trait Fields {
+    /// Whether the field has at least one value.
+    fn present(&self, field: usize) -> bool;
+    /// Whether some value of the field matches `pattern`.
+    fn any_match(&self, field: usize, pattern: &Pattern) -> bool;
+}
+
+/// Whether `fields` satisfy `expr`.
+pub fn holds(expr: &Expr, fields: &dyn Fields) -> bool {
+    match expr {
+        Expr::And(parts) => parts.iter().all(|p| holds(p, fields)),
+        Expr::Or(parts) => parts.iter().any(|p| holds(p, fields)),
+        Expr::Not(inner) => !holds(inner, fields),
+        Expr::Match { field, pattern } => fields.any_match(*field, pattern),
+        Expr::NotMatch { field, pattern } => {
+            fields.present(*field) && !fields.any_match(*field, pattern)
+        }
+        Expr::Missing => false,
+        Expr::All => true,
+    }
+}
+
+impl Fields for CimEvent<'_> {
+    fn present(&self, field: usize) -> bool {
+        self.values.get(field).is_some_and(|v| !v.is_empty())
+    }
+
+    fn any_match(&self, field: usize, pattern: &Pattern) -> bool {
+        self.values.get(field).is_some_and(|v| v.iter().any(|x| pattern.matches(x)))
+    }
+}
+
+/// A result row seen as fields: one value per column.
+pub struct RowFields<'r>(pub &'r [Cow<'r, str>]);
+
+impl Fields for RowFields<'_> {
+    fn present(&self, field: usize) -> bool {
+        self.0.get(field).is_some_and(|v| !v.is_empty())
+    }
+
+    fn any_match(&self, field: usize, pattern: &Pattern) -> bool {
+        self.0.get(field).is_some_and(|v| pattern.matches(v))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ev(values: Vec<Vec<&'static str>>) -> CimEvent<'static> {
+        let values =
+            values.into_iter().map(|v| v.into_iter().map(Cow::Borrowed).collect()).collect();
+        CimEvent { values, time: 0, time_fallback: false }
+    }
+
+    fn m(field: usize, p: &str) -> Expr {
+        Expr::Match { field, pattern: Pattern::new(p) }
+    }
+
+    #[test]
+    fn not_and_not_equal_differ_on_missing_fields() {
+        let e = ev(vec![vec![], vec!["x"]]);
+        assert!(holds(&Expr::Not(Box::new(m(0, "a"))), &e));
+        let ne = Expr::NotMatch { field: 0, pattern: Pattern::new("a") };
+        assert!(!holds(&ne, &e));
+        let ne1 = Expr::NotMatch { field: 1, pattern: Pattern::new("a") };
+        assert!(holds(&ne1, &e));
+    }
+
+    #[test]
+    fn multivalue_matches_when_any_value_does() {
+        let e = ev(vec![vec!["MD5=1", "SHA256=2"]]);
+        assert!(holds(&m(0, "sha256=*"), &e));
+        let ne = Expr::NotMatch { field: 0, pattern: Pattern::new("md5=*") };
+        assert!(!holds(&ne, &e));
+    }
+}

@@ -1,0 +1,32 @@
+//! tsreplay replays Splunk security_content detections over security logs offline and returns
+//! the rows Splunk's search would return over the same raw events.
+//!
+//! # Pipeline
+//!
+//! ```text
+//!  input ──► prefilter ──► event ──► cim ──► eval ──► group ──► output
+//!  (mmap,    (raw-byte     (only the   (add-on   (tstats   (per-worker  (post-ops,
+//!   chunks)   literals)     projected   profile,   WHERE)    hash maps,   table/csv/json,
+//!                           fields)     CIM)                 merged)      summary)
+//!                 ▲            ▲          ▲         ▲          ▲
+//!                 └────────────┴──── plan ◄── spl (YAML, macros, SPL subset)
+//! ```
+//!
+//! `engine` is the only module that wires stages together. Dependencies point one way:
+//! `spl → plan → cim::datamodel`; `prefilter → plan, schema`; `eval → plan, cim (event
+//! values)`; `group → plan, cim`; `event → schema`; `cim → event, schema`; `output → group,
+//! plan, eval, schema`. `input` knows nothing about rules.
+#![deny(missing_docs)]
+
+pub mod cim;
+pub mod engine;
+pub mod error;
+pub mod eval;
+pub mod event;
+pub mod group;
+pub mod input;
+pub mod output;
+pub mod plan;
+pub mod prefilter;
+pub mod schema;
+pub mod spl;

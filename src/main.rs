@@ -1,0 +1,190 @@
+//! The `tsreplay` command line: parses arguments, builds the engine's inputs, runs, prints, and
+//! maps the outcome to an exit status. It holds no pipeline logic.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use tsreplay::cim::Profile;
+use tsreplay::engine::{self, Options};
+use tsreplay::error::Error;
+use tsreplay::input::Format;
+use tsreplay::output::{self, write};
+use tsreplay::spl::{Detection, MacroTable};
+
+#[derive(Parser)]
+#[command(
+    name = "tsreplay",
+    version,
+    about = "Replay Splunk detections over security logs offline"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Cmd,
+    /// Log decisions and recoveries to stderr (-v debug, -vv trace).
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    verbose: u8,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Replay a detection over log files and print the rows Splunk would return.
+    Run(RunArgs),
+    /// Print the compiled plan of a detection.
+    Explain(RuleArgs),
+}
+
+#[derive(Args)]
+struct RuleArgs {
+    /// Detection YAML (security_content layout); default: the embedded BITS Job Persistence v13.
+    #[arg(long)]
+    rule: Option<PathBuf>,
+    /// Folder of security_content macro YAML files; adds to and overrides the embedded macros.
+    #[arg(long)]
+    macros: Vec<PathBuf>,
+    /// TOML file overriding the add-on mapping profile, per field.
+    #[arg(long)]
+    profile: Option<PathBuf>,
+}
+
+#[derive(Args)]
+struct RunArgs {
+    #[command(flatten)]
+    rule: RuleArgs,
+    /// Output format on stdout.
+    #[arg(long, value_enum, default_value_t = OutFormat::Table)]
+    format: OutFormat,
+    /// Time zone for ctime output (IANA name).
+    #[arg(long, default_value = "UTC")]
+    tz: String,
+    /// Force the input format instead of recognising it (xmlwineventlog,
+    /// crowdstrike:events:sensor, json, evtx).
+    #[arg(long)]
+    sourcetype: Option<String>,
+    /// Worker threads (0: one per core).
+    #[arg(short = 'j', long, default_value_t = 0)]
+    threads: usize,
+    /// Target chunk size in bytes for text inputs.
+    #[arg(long, default_value_t = engine::DEFAULT_CHUNK, hide = true)]
+    chunk_size: usize,
+    /// Turn the raw-byte prefilter off (to check it; results must not change).
+    #[arg(long, hide = true)]
+    no_prefilter: bool,
+    /// Do not print the summary on stderr.
+    #[arg(short, long)]
+    quiet: bool,
+    /// Log files or folders (walked recursively).
+    #[arg(required = true)]
+    paths: Vec<PathBuf>,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum OutFormat {
+    Table,
+    Csv,
+    Json,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging(cli.verbose);
+    let result = match cli.command {
+        Cmd::Run(args) => run(args),
+        Cmd::Explain(args) => explain(args),
+    };
+    match result {
+        Ok(code) => ExitCode::from(code),
+        Err(e) => {
+            eprintln!("tsreplay: {e}");
+            ExitCode::from(e.exit_code() as u8)
+        }
+    }
+}
+
+fn compile(args: &RuleArgs) -> Result<engine::Compiled, Error> {
+    let det = match &args.rule {
+        Some(path) => Detection::from_path(path)?,
+        None => Detection::default_rule(),
+    };
+    let mut macros = MacroTable::with_defaults();
+    for dir in &args.macros {
+        macros.load_dir(dir)?;
+    }
+    let profile = match &args.profile {
+        Some(p) => Profile::with_overrides(p)?,
+        None => Profile::default_profile(),
+    };
+    Ok(engine::compile(&det, &macros, profile)?)
+}
+
+fn explain(args: RuleArgs) -> Result<u8, Error> {
+    let compiled = compile(&args)?;
+    print_stdout(engine::explain(&compiled).as_bytes())?;
+    Ok(0)
+}
+
+fn run(args: RunArgs) -> Result<u8, Error> {
+    let compiled = compile(&args.rule)?;
+    let forced = match &args.sourcetype {
+        Some(st) => Some(Format::from_sourcetype(st).ok_or_else(|| Error::Sourcetype(st.clone()))?),
+        None => None,
+    };
+    let opts = Options {
+        threads: args.threads,
+        chunk_size: args.chunk_size,
+        prefilter: !args.no_prefilter,
+        tz: output::time_zone(&args.tz)?,
+        forced,
+    };
+    let report = engine::run(&compiled, &args.paths, &opts);
+    let format = match args.format {
+        OutFormat::Table => write::Format::Table,
+        OutFormat::Csv => write::Format::Csv,
+        OutFormat::Json => write::Format::Json,
+    };
+    let mut rendered = Vec::new();
+    write::write_table(&mut rendered, &report.table, format).map_err(Error::Output)?;
+    print_stdout(&rendered)?;
+    if !args.quiet {
+        eprint!("{}", report.summary.render());
+    }
+    Ok(if report.summary.failed.is_empty() { 0 } else { 2 })
+}
+
+/// Writes to stdout; a closed pipe (`| head`) ends the output quietly.
+fn print_stdout(bytes: &[u8]) -> Result<(), Error> {
+    let mut out = std::io::stdout().lock();
+    match out.write_all(bytes).and_then(|_| out.flush()) {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        other => other.map_err(Error::Output),
+    }
+}
+
+struct StderrLog;
+
+impl log::Log for StderrLog {
+    fn enabled(&self, m: &log::Metadata<'_>) -> bool {
+        m.level() <= log::max_level()
+    }
+
+    fn log(&self, r: &log::Record<'_>) {
+        if self.enabled(r.metadata()) {
+            eprintln!("tsreplay {}: {}", r.level().as_str().to_lowercase(), r.args());
+        }
+    }
+
+    fn flush(&self) {}
+}
+
+fn init_logging(verbose: u8) {
+    let level = match verbose {
+        0 => log::LevelFilter::Warn,
+        1 => log::LevelFilter::Debug,
+        _ => log::LevelFilter::Trace,
+    };
+    if log::set_logger(&StderrLog).is_ok() {
+        log::set_max_level(level);
+    }
+}

@@ -1,0 +1,253 @@
+//! Run counters: volume per stage and every record skipped or damaged, by kind, with the first
+//! few locations. Workers keep their own `Stats`; the engine merges them and this module
+//! prints the one summary.
+//!
+//! Owns the summary's wording. It must not decide what counts as damaged; stages report it.
+
+use std::fmt::Write as _;
+use std::path::PathBuf;
+
+/// How many locations are kept per kind.
+const KEEP_LOCATIONS: usize = 5;
+
+/// The kinds of skipped, damaged or notable records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Issue {
+    /// A JSON line that is not valid JSON.
+    InvalidJson,
+    /// A JSON line that is valid but not an object.
+    JsonNotObject,
+    /// An XML record whose `<EventData>` was cut: no fields, no row.
+    EventDataCut,
+    /// An XML record with no `</Event>` (ended where the next one starts, or at the end).
+    Unterminated,
+    /// Non-XML text between XML records (classic WinEventLog text and the like), skipped.
+    NonXmlText,
+    /// A record with invalid UTF-8, read with U+FFFD in its place.
+    InvalidUtf8,
+    /// A process creation with no readable time: no row.
+    NoTime,
+    /// A process creation whose time came from a fallback field (Sysmon without UtcTime).
+    TimeFallback,
+    /// An EVTX record that failed to parse.
+    EvtxRecord,
+    /// An EVTX chunk that failed to parse (not zero-filled).
+    EvtxChunk,
+    /// An EVTX chunk slot without a chunk header (unused, zero-filled or stale), skipped.
+    EvtxEmptyChunk,
+    /// A record read from an EVTX-dump XML rendering.
+    DumpRendering,
+}
+
+impl Issue {
+    const ALL: [Issue; 12] = [
+        Issue::InvalidJson,
+        Issue::JsonNotObject,
+        Issue::EventDataCut,
+        Issue::Unterminated,
+        Issue::NonXmlText,
+        Issue::InvalidUtf8,
+        Issue::NoTime,
+        Issue::TimeFallback,
+        Issue::EvtxRecord,
+        Issue::EvtxChunk,
+        Issue::EvtxEmptyChunk,
+        Issue::DumpRendering,
+    ];
+
+    fn label(self) -> &'static str {
+        match self {
+            Issue::InvalidJson => "malformed: not valid JSON (skipped)",
+            Issue::JsonNotObject => "malformed: JSON line is not an object (skipped)",
+            Issue::EventDataCut => "truncated: XML record cut before </EventData> (no fields)",
+            Issue::Unterminated => "truncated: XML record without </Event>",
+            Issue::NonXmlText => "skipped: non-XML text between records",
+            Issue::InvalidUtf8 => "repaired: invalid UTF-8 replaced by U+FFFD",
+            Issue::NoTime => "skipped: process creation without a readable time",
+            Issue::TimeFallback => "note: Sysmon time taken from SystemTime/TimeCreated",
+            Issue::EvtxRecord => "malformed: EVTX record that failed to parse (skipped)",
+            Issue::EvtxChunk => "malformed: EVTX chunk that failed to parse (skipped)",
+            Issue::EvtxEmptyChunk => {
+                "note: EVTX chunk slots without a chunk header (unused, skipped)"
+            }
+            Issue::DumpRendering => "note: records read from an EVTX-dump XML rendering",
+        }
+    }
+
+    /// Whether this kind is a loss or damage the user must be warned about.
+    pub fn is_warning(self) -> bool {
+        !matches!(self, Issue::TimeFallback | Issue::EvtxEmptyChunk | Issue::DumpRendering)
+    }
+}
+
+/// Where a record is: a file (index into the run's file list) and a byte offset or a record
+/// id.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Location {
+    /// The file's index.
+    pub file: usize,
+    /// The byte offset in the file (or the EVTX chunk number).
+    pub offset: u64,
+    /// Extra detail (`record 87`, an error message).
+    pub detail: String,
+}
+
+/// Counters of one worker, or of a whole run after merging.
+#[derive(Debug, Clone, Default)]
+pub struct Stats {
+    /// Input bytes read.
+    pub bytes: u64,
+    /// Records seen (lines, XML events, EVTX records).
+    pub records: u64,
+    /// Process-creation events among them (Sysmon 1, 4688, ProcessRollup2).
+    pub process_events: u64,
+    /// Records the prefilter rejected before parsing.
+    pub prefiltered: u64,
+    /// Events that passed the tstats filter.
+    pub matched: u64,
+    /// Matched events dropped for a missing BY field (no `fillnull_value`).
+    pub dropped_missing_by: u64,
+    issues: Vec<(Issue, u64, Vec<Location>)>,
+}
+
+impl Stats {
+    /// Counts one issue at `loc`.
+    pub fn issue(&mut self, issue: Issue, loc: impl FnOnce() -> Location) {
+        let entry = match self.issues.iter_mut().position(|(i, _, _)| *i == issue) {
+            Some(p) => &mut self.issues[p],
+            None => {
+                self.issues.push((issue, 0, Vec::new()));
+                self.issues.last_mut().expect("just pushed")
+            }
+        };
+        entry.1 += 1;
+        let locs = &mut entry.2;
+        let new = loc();
+        if locs.len() < KEEP_LOCATIONS || locs.last().is_some_and(|l| new < *l) {
+            let at = locs.partition_point(|l| *l < new);
+            locs.insert(at, new);
+            locs.truncate(KEEP_LOCATIONS);
+        }
+    }
+
+    /// How many times `issue` was counted.
+    pub fn count(&self, issue: Issue) -> u64 {
+        self.issues.iter().find(|(i, _, _)| *i == issue).map_or(0, |(_, n, _)| *n)
+    }
+
+    /// The first locations of `issue`, in file and offset order.
+    pub fn locations(&self, issue: Issue) -> &[Location] {
+        self.issues.iter().find(|(i, _, _)| *i == issue).map_or(&[], |(_, _, l)| l)
+    }
+
+    /// Folds another worker's counters into these.
+    pub fn merge(&mut self, other: Stats) {
+        self.bytes += other.bytes;
+        self.records += other.records;
+        self.process_events += other.process_events;
+        self.prefiltered += other.prefiltered;
+        self.matched += other.matched;
+        self.dropped_missing_by += other.dropped_missing_by;
+        for (issue, n, locs) in other.issues {
+            let kept = locs.len() as u64;
+            for loc in locs {
+                self.issue(issue, || loc);
+            }
+            self.add_count(issue, n - kept);
+        }
+    }
+
+    fn add_count(&mut self, issue: Issue, extra: u64) {
+        if let Some(e) = self.issues.iter_mut().find(|(i, _, _)| *i == issue) {
+            e.1 += extra;
+        }
+    }
+}
+
+/// What the summary reports about a run.
+#[derive(Debug, Clone, Default)]
+pub struct Summary {
+    /// Files read.
+    pub files: Vec<PathBuf>,
+    /// Paths that could not be read or recognised, with the reason.
+    pub failed: Vec<(PathBuf, String)>,
+    /// Files that were empty.
+    pub empty: Vec<PathBuf>,
+    /// The merged counters.
+    pub stats: Stats,
+    /// Result rows.
+    pub rows: usize,
+    /// Wall-clock seconds.
+    pub seconds: f64,
+}
+
+impl Summary {
+    /// The summary text for stderr.
+    pub fn render(&self) -> String {
+        let s = &self.stats;
+        let secs = self.seconds.max(1e-9);
+        let mut out = String::new();
+        let _ = writeln!(out, "tsreplay summary");
+        let _ = writeln!(out, "  files read:              {}", self.files.len());
+        let _ = writeln!(out, "  bytes:                   {}", s.bytes);
+        let _ = writeln!(out, "  records read:            {}", s.records);
+        let _ = writeln!(out, "  process-creation events: {}", s.process_events);
+        let _ = writeln!(out, "  skipped by prefilter:    {}", s.prefiltered);
+        let _ = writeln!(out, "  events matched:          {}", s.matched);
+        if s.dropped_missing_by > 0 {
+            let _ = writeln!(out, "  dropped (missing BY):    {}", s.dropped_missing_by);
+        }
+        let _ = writeln!(out, "  rows:                    {}", self.rows);
+        let _ = writeln!(out, "  wall seconds:            {:.3}", self.seconds);
+        let _ = writeln!(out, "  events/s:                {:.0}", s.records as f64 / secs);
+        let _ = writeln!(out, "  MB/s:                    {:.1}", s.bytes as f64 / 1e6 / secs);
+        for p in &self.empty {
+            let _ = writeln!(out, "  empty file: {}", p.display());
+        }
+        for (p, why) in &self.failed {
+            let _ = writeln!(out, "  not read: {}: {why}", p.display());
+        }
+        for issue in Issue::ALL {
+            let n = s.count(issue);
+            if n == 0 {
+                continue;
+            }
+            let _ = writeln!(out, "  {}: {n}", issue.label());
+            for loc in s.locations(issue) {
+                let path = self.files.get(loc.file).map_or("?".into(), |p| p.display().to_string());
+                let detail = if loc.detail.is_empty() {
+                    String::new()
+                } else {
+                    format!(" ({})", loc.detail)
+                };
+                let _ = writeln!(out, "    at {path}:{}{detail}", loc.offset);
+            }
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn loc(file: usize, offset: u64) -> Location {
+        Location { file, offset, detail: String::new() }
+    }
+
+    #[test]
+    fn merge_keeps_totals_and_the_first_locations() {
+        let mut a = Stats::default();
+        let mut b = Stats::default();
+        for off in [50, 40, 30, 20, 10, 60] {
+            a.issue(Issue::InvalidJson, || loc(0, off));
+        }
+        for off in [5, 70] {
+            b.issue(Issue::InvalidJson, || loc(0, off));
+        }
+        a.merge(b);
+        assert_eq!(a.count(Issue::InvalidJson), 8);
+        let offs: Vec<u64> = a.locations(Issue::InvalidJson).iter().map(|l| l.offset).collect();
+        assert_eq!(offs, [5, 10, 20, 30, 40]);
+    }
+}

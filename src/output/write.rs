@@ -1,0 +1,130 @@
+//! Writers for the result table: aligned text for people, RFC 4180 CSV, JSON lines.
+//!
+//! Owns byte-exact rendering. It must not change, reorder or drop a value.
+
+use std::io::{self, Write};
+
+use super::ResultTable;
+
+/// The output formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// Aligned columns with a header rule.
+    Table,
+    /// RFC 4180 CSV with a header row.
+    Csv,
+    /// One JSON object per row, values as strings (as Splunk's JSON exports give them).
+    Json,
+}
+
+/// Writes `table` in `format`.
+pub fn write_table(out: &mut dyn Write, table: &ResultTable, format: Format) -> io::Result<()> {
+    match format {
+        Format::Table => write_aligned(out, table),
+        Format::Csv => write_csv(out, table),
+        Format::Json => write_json(out, table),
+    }
+}
+
+fn write_csv(out: &mut dyn Write, table: &ResultTable) -> io::Result<()> {
+    let mut w = csv::WriterBuilder::new().terminator(csv::Terminator::Any(b'\n')).from_writer(out);
+    w.write_record(&table.columns)?;
+    for row in &table.rows {
+        w.write_record(row)?;
+    }
+    w.flush()
+}
+
+fn write_json(out: &mut dyn Write, table: &ResultTable) -> io::Result<()> {
+    for row in &table.rows {
+        let mut obj = serde_json::Map::new();
+        for (k, v) in table.columns.iter().zip(row) {
+            obj.insert(k.clone(), serde_json::Value::String(v.clone()));
+        }
+        serde_json::to_writer(&mut *out, &serde_json::Value::Object(obj))?;
+        out.write_all(b"\n")?;
+    }
+    Ok(())
+}
+
+/// Characters a table cell shows in place of a line break or tab, so rows stay one line.
+fn visible(s: &str) -> String {
+    s.replace('\r', "\\r").replace('\n', "\\n").replace('\t', "\\t")
+}
+
+fn write_aligned(out: &mut dyn Write, table: &ResultTable) -> io::Result<()> {
+    let cells: Vec<Vec<String>> =
+        table.rows.iter().map(|r| r.iter().map(|c| visible(c)).collect()).collect();
+    let mut widths: Vec<usize> = table.columns.iter().map(|c| c.chars().count()).collect();
+    for row in &cells {
+        for (w, c) in widths.iter_mut().zip(row) {
+            *w = (*w).max(c.chars().count());
+        }
+    }
+    write_line(out, &table.columns, &widths)?;
+    let rule: Vec<String> = widths.iter().map(|w| "-".repeat(*w)).collect();
+    write_line(out, &rule, &widths)?;
+    for row in &cells {
+        write_line(out, row, &widths)?;
+    }
+    if table.rows.is_empty() {
+        writeln!(out, "(no rows)")?;
+    }
+    Ok(())
+}
+
+fn write_line(out: &mut dyn Write, cells: &[String], widths: &[usize]) -> io::Result<()> {
+    let mut line = String::new();
+    for (i, (c, w)) in cells.iter().zip(widths).enumerate() {
+        if i > 0 {
+            line.push_str("  ");
+        }
+        line.push_str(c);
+        if i + 1 < cells.len() {
+            line.extend(std::iter::repeat_n(' ', w.saturating_sub(c.chars().count())));
+        }
+    }
+    writeln!(out, "{line}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn table() -> ResultTable {
+        ResultTable {
+            columns: vec!["a".into(), "b".into()],
+            rows: vec![
+                vec!["x,y".into(), "say \"hi\"\nthere".into()],
+                vec!["plain".into(), "".into()],
+            ],
+        }
+    }
+
+    fn render(f: Format) -> String {
+        let mut out = Vec::new();
+        write_table(&mut out, &table(), f).unwrap();
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn csv_quotes_only_when_needed() {
+        assert_eq!(render(Format::Csv), "a,b\n\"x,y\",\"say \"\"hi\"\"\nthere\"\nplain,\n");
+    }
+
+    #[test]
+    fn json_lines_hold_strings() {
+        assert_eq!(
+            render(Format::Json),
+            "{\"a\":\"x,y\",\"b\":\"say \\\"hi\\\"\\nthere\"}\n{\"a\":\"plain\",\"b\":\"\"}\n"
+        );
+    }
+
+    #[test]
+    fn table_aligns_and_shows_line_breaks() {
+        let text = render(Format::Table);
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines[0], "a      b");
+        assert_eq!(lines[2], "x,y    say \"hi\"\\nthere");
+    }
+}

@@ -1,0 +1,255 @@
+//! Stage 5: raw-byte rejection before parsing.
+//!
+//! From a plan's filter it derives, per record format, a set of literals of which every
+//! matching record must contain one, and checks records for them with aho-corasick, ASCII case
+//! folded as evaluation folds. It may keep a record that fails the rule; it must never drop one
+//! that passes:
+//! - a literal is taken only from a predicate whose field can hold raw record text and whose
+//!   pattern matches none of the field's synthetic values (constants, lookups, `unknown`);
+//! - a literal that could straddle text the mapping joins (the 4688 rebuild's space and quote,
+//!   a wrap quote) is not used;
+//! - literals are encoded as the format stores text: XML forwarder text is compared raw; dump
+//!   XML and EVTX renderings are compared raw too, but a record holding a numeric entity
+//!   falls through, and literals with quotes or braces disable the filter there; JSON literals
+//!   are JSON-escaped, and a record holding a `\u` or `\/` escape falls through.
+//!
+//! It reads only the plan and field origins and must not parse records.
+
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
+use memchr::memmem;
+
+use crate::plan::{Expr, Plan};
+use crate::schema::{FieldOrigin, RecordFormat};
+
+/// Literals any match must contain: `None` means any record may match; an empty set means no
+/// record can.
+type Required = Option<Vec<Vec<u8>>>;
+
+/// The prefilter of one plan.
+///
+/// # Design
+/// One automaton per format, built once. aho-corasick was chosen over one `memmem::Finder`
+/// per literal because it folds ASCII case without copying the record and checks all of a
+/// rule's alternatives in one pass.
+#[derive(Debug, Clone)]
+pub struct Prefilter {
+    per_format: Vec<(RecordFormat, Check)>,
+}
+
+#[derive(Debug, Clone)]
+enum Check {
+    /// Every record may match.
+    Pass,
+    /// No record can match.
+    Reject,
+    /// A record must contain one of these literals.
+    Literals { ac: AhoCorasick, shown: Vec<String> },
+}
+
+impl Prefilter {
+    /// Derives the prefilter of `plan`, where `origin(format, cim_field)` says where a field's
+    /// values come from.
+    pub fn build(plan: &Plan, origin: &dyn Fn(RecordFormat, &str) -> FieldOrigin) -> Prefilter {
+        let per_format = RecordFormat::ALL
+            .iter()
+            .map(|&format| {
+                let req = match &plan.filter {
+                    Some(expr) => required(expr, &|f| origin(format, plan.fields[f])),
+                    None => None,
+                };
+                (format, check_for(format, req))
+            })
+            .collect();
+        Prefilter { per_format }
+    }
+
+    /// A prefilter that keeps every record.
+    pub fn pass_all() -> Prefilter {
+        Prefilter { per_format: RecordFormat::ALL.iter().map(|f| (*f, Check::Pass)).collect() }
+    }
+
+    fn check(&self, format: RecordFormat) -> &Check {
+        self.per_format.iter().find(|(f, _)| *f == format).map_or(&Check::Pass, |(_, c)| c)
+    }
+
+    /// Whether `record` (raw bytes in `format`) may match the rule.
+    pub fn may_match(&self, format: RecordFormat, record: &[u8]) -> bool {
+        match self.check(format) {
+            Check::Pass => true,
+            Check::Reject => false,
+            Check::Literals { ac, .. } => ac.is_match(record) || falls_through(format, record),
+        }
+    }
+
+    /// The literals used for `format` (`None`: no filtering; empty: every record rejected).
+    pub fn literals(&self, format: RecordFormat) -> Option<Vec<String>> {
+        match self.check(format) {
+            Check::Pass => None,
+            Check::Reject => Some(Vec::new()),
+            Check::Literals { shown, .. } => Some(shown.clone()),
+        }
+    }
+}
+
+fn check_for(format: RecordFormat, req: Required) -> Check {
+    let Some(literals) = req else { return Check::Pass };
+    if literals.is_empty() {
+        return Check::Reject;
+    }
+    let encoded: Option<Vec<Vec<u8>>> = literals.iter().map(|l| encode(format, l)).collect();
+    let Some(mut encoded) = encoded else { return Check::Pass };
+    encoded.sort();
+    encoded.dedup();
+    let ac = AhoCorasickBuilder::new()
+        .ascii_case_insensitive(true)
+        .match_kind(MatchKind::Standard)
+        .build(&encoded);
+    match ac {
+        Ok(ac) => {
+            let shown = encoded.iter().map(|l| String::from_utf8_lossy(l).into_owned()).collect();
+            Check::Literals { ac, shown }
+        }
+        Err(e) => {
+            log::debug!("prefilter: automaton not built ({e}); every record is checked in full");
+            Check::Pass
+        }
+    }
+}
+
+/// The literal as `format` stores it, or `None` when it cannot be searched soundly.
+fn encode(format: RecordFormat, lit: &[u8]) -> Option<Vec<u8>> {
+    match format {
+        RecordFormat::SplunkXml => Some(lit.to_vec()),
+        RecordFormat::DumpXml => {
+            (!lit.iter().any(|b| matches!(b, b'"' | b'\'' | b'{' | b'}'))).then(|| lit.to_vec())
+        }
+        RecordFormat::Json => {
+            let mut out = Vec::with_capacity(lit.len());
+            for &b in lit {
+                match b {
+                    b'\\' => out.extend_from_slice(b"\\\\"),
+                    b'"' => out.extend_from_slice(b"\\\""),
+                    0..=0x1f | b'/' => return None,
+                    _ => out.push(b),
+                }
+            }
+            Some(out)
+        }
+    }
+}
+
+/// Whether a record's escapes could hide a literal, so it must be checked in full.
+fn falls_through(format: RecordFormat, record: &[u8]) -> bool {
+    match format {
+        RecordFormat::SplunkXml => false,
+        RecordFormat::DumpXml => memmem::find(record, b"&#").is_some(),
+        RecordFormat::Json => has_json_escape(record, b'u') || has_json_escape(record, b'/'),
+    }
+}
+
+/// Whether `record` holds the escape `\c` (a backslash that is not itself escaped).
+fn has_json_escape(record: &[u8], c: u8) -> bool {
+    let needle = [b'\\', c];
+    memmem::find_iter(record, &needle).any(|at| {
+        let run = record[..=at].iter().rev().take_while(|&&b| b == b'\\').count();
+        run % 2 == 1
+    })
+}
+
+fn required(expr: &Expr, origin: &dyn Fn(usize) -> FieldOrigin) -> Required {
+    match expr {
+        Expr::And(parts) => {
+            parts.iter().filter_map(|p| required(p, origin)).max_by_key(|alts| score(alts))
+        }
+        Expr::Or(parts) => {
+            let mut all = Vec::new();
+            for p in parts {
+                all.extend(required(p, origin)?);
+            }
+            Some(all)
+        }
+        Expr::Match { field, pattern } => {
+            let o = origin(*field);
+            if o.synthetic.iter().any(|s| pattern.matches(s)) {
+                return None;
+            }
+            if !o.raw {
+                return Some(Vec::new());
+            }
+            let lit = pattern
+                .literals()
+                .filter(|l| !l.iter().any(|b| o.joins.contains(b)))
+                .max_by_key(|l| l.len())?;
+            Some(vec![lit.to_vec()])
+        }
+        Expr::Missing => Some(Vec::new()),
+        Expr::Not(_) | Expr::NotMatch { .. } | Expr::All => None,
+    }
+}
+
+/// Prefers sets that reject more: an empty set, then the longest shortest literal, then fewer
+/// alternatives.
+fn score(alts: &[Vec<u8>]) -> (bool, usize, std::cmp::Reverse<usize>) {
+    let shortest = alts.iter().map(Vec::len).min().unwrap_or(0);
+    (alts.is_empty(), shortest, std::cmp::Reverse(alts.len()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cim::{Mapper, Profile};
+    use crate::plan::compile;
+    use crate::spl::{Detection, MacroTable};
+
+    fn prefilter_for(filter: &str) -> Prefilter {
+        let det = Detection {
+            name: "t".into(),
+            id: None,
+            version: None,
+            status: None,
+            search: format!("| tstats count from datamodel=Endpoint.Processes where {filter}"),
+        };
+        let plan = compile(&det, &MacroTable::with_defaults()).unwrap();
+        let mapper = Mapper::new(Profile::default_profile(), &plan.fields);
+        Prefilter::build(&plan, &|fmt, f| mapper.origin(fmt, f))
+    }
+
+    #[test]
+    fn default_rule_uses_the_binary_name() {
+        let plan = compile(&Detection::default_rule(), &MacroTable::with_defaults()).unwrap();
+        let mapper = Mapper::new(Profile::default_profile(), &plan.fields);
+        let p = Prefilter::build(&plan, &|fmt, f| mapper.origin(fmt, f));
+        for f in RecordFormat::ALL {
+            assert_eq!(p.literals(f), Some(vec!["bitsadmin.exe".to_string()]));
+        }
+        assert!(p.may_match(RecordFormat::SplunkXml, b"x BITSADMIN.EXE y"));
+        assert!(!p.may_match(RecordFormat::SplunkXml, b"x bitsadmin y"));
+    }
+
+    #[test]
+    fn patterns_that_match_defaults_disable_filtering() {
+        // `unknown` is what CIM gives a missing original_file_name: no literal is safe.
+        let p = prefilter_for("Processes.original_file_name=unk*");
+        assert_eq!(p.literals(RecordFormat::SplunkXml), None);
+        let p = prefilter_for("Processes.vendor_product=\"Microsoft Sysmon\"");
+        assert_eq!(p.literals(RecordFormat::SplunkXml), None);
+    }
+
+    #[test]
+    fn joins_and_negations_are_respected() {
+        let p = prefilter_for("Processes.process=\"*bitsadmin.exe /create*\"");
+        // The literal holds a space, which the 4688 rebuild may insert.
+        assert_eq!(p.literals(RecordFormat::SplunkXml), None);
+        let p = prefilter_for("NOT Processes.process=*x*");
+        assert_eq!(p.literals(RecordFormat::Json), None);
+    }
+
+    #[test]
+    fn json_literals_are_escaped_and_escapes_fall_through() {
+        let p = prefilter_for("Processes.process_path=\"C:\\\\Windows\\\\*\"");
+        assert_eq!(p.literals(RecordFormat::Json), Some(vec![r"c:\\windows\\".to_string()]));
+        assert!(p.may_match(RecordFormat::Json, br#"{"Image":"C:\\WINDOWS\\x"}"#));
+        assert!(p.may_match(RecordFormat::Json, br#"{"Image":"C:\u005cWINDOWS"}"#));
+        assert!(!p.may_match(RecordFormat::Json, br#"{"Image":"D:\\x\\u"}"#));
+    }
+}

@@ -1,0 +1,81 @@
+//! Shared vocabulary of the stages: which kind of event a record is, how its bytes encode
+//! text, and where a CIM field's value can come from.
+//!
+//! Owns plain data types only. It must not depend on any stage.
+
+/// Which process-creation source an event is, or none.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum SourceKind {
+    /// Sysmon EventID 1.
+    SysmonProcess,
+    /// Windows Security 4688.
+    SecurityProcess,
+    /// CrowdStrike `ProcessRollup2` or `SyntheticProcessRollup2`.
+    CrowdStrikeProcess,
+    /// Any other event: never enters Endpoint.Processes (Part A.5).
+    Other,
+}
+
+/// How a record's raw bytes encode its field values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum RecordFormat {
+    /// A forwarder's XmlWinEventLog line: values are the raw text, entities not decoded.
+    SplunkXml,
+    /// XML as EVTX dump tools (and the evtx crate) write it: values are normalised to the
+    /// forwarder rendering (entities decoded then `&`, `<`, `>` re-escaped; GUIDs upper-cased
+    /// in braces).
+    DumpXml,
+    /// A JSON line: values are JSON-decoded.
+    Json,
+}
+
+impl RecordFormat {
+    /// Every format, in a fixed order.
+    pub const ALL: [RecordFormat; 3] =
+        [RecordFormat::SplunkXml, RecordFormat::DumpXml, RecordFormat::Json];
+
+    /// A short name for reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            RecordFormat::SplunkXml => "splunk-xml",
+            RecordFormat::DumpXml => "dump-xml/evtx",
+            RecordFormat::Json => "json",
+        }
+    }
+
+    /// Whether values in this format are mapped with the XML profile sections.
+    pub fn is_xml(self) -> bool {
+        !matches!(self, RecordFormat::Json)
+    }
+}
+
+/// Where the values of one CIM field can come from, for one format: what the prefilter needs
+/// to know to stay sound.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FieldOrigin {
+    /// The value may be (a piece of) raw record text.
+    pub raw: bool,
+    /// Bytes the mapping inserts between or around raw pieces (a literal containing one may
+    /// straddle a join and so not appear in the raw record).
+    pub joins: Vec<u8>,
+    /// Values the mapping can produce that are not raw text (constants, lookups, CIM
+    /// defaults).
+    pub synthetic: Vec<String>,
+}
+
+impl FieldOrigin {
+    /// Merges another origin into this one.
+    pub fn merge(&mut self, other: &FieldOrigin) {
+        self.raw |= other.raw;
+        for b in &other.joins {
+            if !self.joins.contains(b) {
+                self.joins.push(*b);
+            }
+        }
+        for s in &other.synthetic {
+            if !self.synthetic.contains(s) {
+                self.synthetic.push(s.clone());
+            }
+        }
+    }
+}

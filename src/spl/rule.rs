@@ -1,0 +1,86 @@
+//! Reads a security_content detection YAML (the version 13 layout and the older version 5
+//! layout alike) into the parts the engine uses.
+//!
+//! Owns the YAML shape only. It keeps the fields later issues render (finding text, tests)
+//! as raw YAML and must not interpret the search.
+
+use std::path::Path;
+
+use serde::Deserialize;
+
+use super::error::{CompileError, CompileErrorKind};
+
+/// The embedded default rule: BITS Job Persistence, version 13.
+pub const DEFAULT_RULE: &str = include_str!("default_rule.yml");
+
+/// The parts of a detection the engine reads.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Detection {
+    /// The detection's name, which also names its filter macro.
+    pub name: String,
+    /// The detection id.
+    #[serde(default)]
+    pub id: Option<String>,
+    /// The version number.
+    #[serde(default)]
+    pub version: Option<serde_yaml_ng::Value>,
+    /// `production`, `deprecated`, ...
+    #[serde(default)]
+    pub status: Option<String>,
+    /// The SPL search, before macro expansion.
+    pub search: String,
+}
+
+impl Detection {
+    /// Parses detection YAML text.
+    pub fn from_yaml(text: &str) -> Result<Detection, CompileError> {
+        serde_yaml_ng::from_str(text).map_err(|e| {
+            CompileError::bare(CompileErrorKind::BadRuleYaml { reason: e.to_string() })
+        })
+    }
+
+    /// Reads and parses a detection file.
+    pub fn from_path(path: &Path) -> Result<Detection, CompileError> {
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            let kind = CompileErrorKind::ReadRule {
+                path: path.display().to_string(),
+                reason: e.to_string(),
+            };
+            CompileError::bare(kind)
+        })?;
+        Detection::from_yaml(&text)
+    }
+
+    /// The embedded default rule.
+    pub fn default_rule() -> Detection {
+        Detection::from_yaml(DEFAULT_RULE).expect("the embedded default rule is valid YAML")
+    }
+
+    /// The version as text (`13`), or `-` when the YAML has none.
+    pub fn version_text(&self) -> String {
+        match &self.version {
+            Some(serde_yaml_ng::Value::Number(n)) => n.to_string(),
+            Some(serde_yaml_ng::Value::String(s)) => s.clone(),
+            _ => "-".to_string(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_rule_is_version_13() {
+        let d = Detection::default_rule();
+        assert_eq!(d.name, "BITS Job Persistence");
+        assert_eq!(d.version_text(), "13");
+        assert!(d.search.starts_with("| tstats `security_content_summariesonly`"));
+    }
+
+    #[test]
+    fn yaml_without_search_is_refused() {
+        let err = Detection::from_yaml("name: x\n").unwrap_err();
+        assert!(matches!(err.kind, CompileErrorKind::BadRuleYaml { .. }));
+    }
+}
