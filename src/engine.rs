@@ -272,7 +272,10 @@ fn xml_record(
 fn json_line(ctx: &Ctx<'_>, w: &mut Worker, bytes: &[u8], at: Location) {
     w.stats.records += 1;
     let loc = || at.clone();
-    if ctx.prefilter && !ctx.rule.prefilter.may_match(RecordFormat::Json, bytes) {
+    let rejected = ctx.prefilter && !ctx.rule.prefilter.may_match(RecordFormat::Json, bytes);
+    // A line that is not shaped like an object is parsed in full even when rejected, so that
+    // malformed lines are counted whatever the rule.
+    if rejected && looks_like_object(bytes) {
         w.stats.prefiltered += 1;
         if json::sniff_kind(bytes) != SourceKind::Other {
             w.stats.process_events += 1;
@@ -301,6 +304,13 @@ fn json_line(ctx: &Ctx<'_>, w: &mut Worker, bytes: &[u8], at: Location) {
         Err(JsonSkip::NotObject) => w.stats.issue(Issue::JsonNotObject, loc),
     }
     w.buf = buf;
+}
+
+/// Whether a line starts with `{` and ends with `}` (whitespace aside).
+fn looks_like_object(line: &[u8]) -> bool {
+    let first = line.iter().find(|b| !b.is_ascii_whitespace());
+    let last = line.iter().rev().find(|b| !b.is_ascii_whitespace());
+    first == Some(&b'{') && last == Some(&b'}')
 }
 
 fn evtx_file(ctx: &Ctx<'_>, w: &mut Worker, file: usize) {

@@ -1,0 +1,175 @@
+//! Exit statuses and messages of the command line for bad inputs and bad rules. Expected
+//! messages and counts are worked out from the inputs each test writes.
+
+mod common;
+
+use std::fs;
+use std::path::Path;
+
+use common::{s, stderr, stdout, tsreplay};
+
+/// A Sysmon EventID 1 forwarder line that the default rule matches (team-written).
+const BITS_EVENT: &str = "<Event xmlns='http://schemas.microsoft.com/win/2004/08/events/event'><System>\
+<Provider Name='Microsoft-Windows-Sysmon'/><EventID>1</EventID><TimeCreated SystemTime='2024-01-02T03:04:05.9000000Z'/>\
+<Channel>Microsoft-Windows-Sysmon/Operational</Channel><Computer>lab-pc</Computer><Security UserID='S-1-5-18'/></System>\
+<EventData><Data Name='UtcTime'>2024-01-02 03:04:05.123</Data><Data Name='ProcessGuid'>{11111111-2222-3333-4444-555555555555}</Data>\
+<Data Name='ProcessId'>42</Data><Data Name='Image'>C:\\Windows\\System32\\bitsadmin.exe</Data>\
+<Data Name='CommandLine'>bitsadmin /create job</Data><Data Name='User'>LAB\\eve</Data>\
+<Data Name='ParentImage'>C:\\Windows\\System32\\cmd.exe</Data><Data Name='ParentCommandLine'>cmd.exe</Data></EventData></Event>\n";
+
+fn write(dir: &Path, name: &str, bytes: &[u8]) -> String {
+    let p = dir.join(name);
+    fs::write(&p, bytes).unwrap();
+    s(&p).to_string()
+}
+
+fn run(args: &[&str]) -> (i32, String, String) {
+    let out = tsreplay(args);
+    (out.status.code().unwrap_or(-1), stdout(&out), stderr(&out))
+}
+
+#[test]
+fn missing_file_is_reported_and_others_still_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let good = write(dir.path(), "good.xml", BITS_EVENT.as_bytes());
+    let missing = s(&dir.path().join("nope.xml")).to_string();
+    let (code, out, err) = run(&["run", "--format", "csv", &missing, &good]);
+    assert_eq!(code, 2);
+    assert!(err.contains(&format!("not read: {missing}: cannot read:")), "{err}");
+    assert_eq!(out.lines().count(), 2, "the readable file still gives its row:\n{out}");
+}
+
+#[test]
+fn folder_of_unrecognised_files() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "notes.txt", b"just some words\n");
+    write(dir.path(), "array.json", b"[{\"a\": 1}]\n");
+    let (code, out, err) = run(&["run", s(dir.path())]);
+    assert_eq!(code, 2);
+    assert!(err.contains("notes.txt: not recognised: neither Windows event XML"), "{err}");
+    assert!(err.contains("array.json: not recognised: a JSON array document"), "{err}");
+    assert!(out.contains("(no rows)"));
+}
+
+#[test]
+fn empty_and_whitespace_files_are_noted_not_failed() {
+    let dir = tempfile::tempdir().unwrap();
+    let empty = write(dir.path(), "empty.xml", b"");
+    let blank = write(dir.path(), "blank.json", b"\n  \r\n");
+    let (code, _, err) = run(&["run", &empty, &blank]);
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains(&format!("empty file: {empty}")), "{err}");
+    assert!(err.contains(&format!("empty file: {blank}")), "{err}");
+    assert!(err.contains("records read:            0"), "{err}");
+}
+
+#[test]
+fn truncated_xml_record_is_counted_with_its_offset() {
+    let dir = tempfile::tempdir().unwrap();
+    let cut = &BITS_EVENT[..BITS_EVENT.find("<Data Name='User'>").unwrap()];
+    let body = format!("{BITS_EVENT}{cut}\n{BITS_EVENT}");
+    let f = write(dir.path(), "cut.xml", body.as_bytes());
+    let (code, out, err) = run(&["run", "--format", "csv", &f]);
+    assert_eq!(code, 0, "{err}");
+    // The whole events are one group of two; the cut one gives nothing.
+    assert!(
+        out.lines().nth(1).unwrap().contains(",2,2024-01-02T03:04:05,2024-01-02T03:04:05"),
+        "{out}"
+    );
+    let offset = BITS_EVENT.len();
+    assert!(err.contains("truncated: XML record cut before </EventData> (no fields): 1"), "{err}");
+    assert!(err.contains("truncated: XML record without </Event>: 1"), "{err}");
+    assert!(err.contains(&format!("at {f}:{offset}")), "{err}");
+}
+
+#[test]
+fn invalid_utf8_is_replaced_and_the_record_kept() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad = BITS_EVENT.replace("LAB\\eve", "LAB\\e\u{1}ve").into_bytes();
+    let at = bad.iter().position(|b| *b == 1).unwrap();
+    let mut bytes = bad.clone();
+    bytes[at] = 0xFF;
+    let f = write(dir.path(), "bad.xml", &bytes);
+    let (code, out, err) = run(&["run", "--format", "csv", &f]);
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("repaired: invalid UTF-8 replaced by U+FFFD: 1"), "{err}");
+    assert!(out.contains("LAB\\e\u{FFFD}ve"), "{out}");
+}
+
+#[test]
+fn json_line_that_is_not_an_object() {
+    let dir = tempfile::tempdir().unwrap();
+    let lines = "{\"event_simpleName\":\"ProcessRollup2\",\"timestamp\":\"1700000000000\",\
+                 \"ImageFileName\":\"\\\\Device\\\\HarddiskVolume1\\\\Windows\\\\bitsadmin.exe\",\
+                 \"CommandLine\":\"bitsadmin /resume j\"}\n[1,2,3]\n{\"broken\":\n";
+    let f = write(dir.path(), "cs.json", lines.as_bytes());
+    let (code, out, err) = run(&["run", "--format", "csv", &f]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out.lines().count(), 2, "{out}");
+    assert!(err.contains("malformed: JSON line is not an object (skipped): 1"), "{err}");
+    assert!(err.contains("malformed: not valid JSON (skipped): 1"), "{err}");
+    let second_line = lines.find('\n').unwrap() + 1;
+    assert!(err.contains(&format!("at {f}:{second_line}")), "{err}");
+}
+
+fn rule_file(dir: &Path, search: &str) -> String {
+    let yaml = format!("name: Test Rule\nsearch: |-\n  {}\n", search.replace('\n', "\n  "));
+    write(dir, "rule.yml", yaml.as_bytes())
+}
+
+#[test]
+fn unknown_macro_is_a_compile_error_with_its_place() {
+    let dir = tempfile::tempdir().unwrap();
+    let rule = rule_file(
+        dir.path(),
+        "| tstats count from datamodel=Endpoint.Processes where `no_such_macro` by Processes.dest",
+    );
+    let data = write(dir.path(), "d.xml", BITS_EVENT.as_bytes());
+    let (code, out, err) = run(&["run", "--rule", &rule, &data]);
+    assert_eq!(code, 1);
+    assert!(out.is_empty());
+    assert!(err.contains("rule does not compile: unknown macro `no_such_macro`"), "{err}");
+    assert!(err.contains("at line 1, column 56 of the expanded search"), "{err}");
+    assert!(!err.contains("records read"), "nothing is processed:\n{err}");
+}
+
+#[test]
+fn unsupported_command_is_a_compile_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let rule = rule_file(
+        dir.path(),
+        "| tstats count from datamodel=Endpoint.Processes by Processes.dest\n| stats count by dest",
+    );
+    let data = write(dir.path(), "d.xml", BITS_EVENT.as_bytes());
+    let (code, _, err) = run(&["run", "--rule", &rule, &data]);
+    assert_eq!(code, 1);
+    assert!(err.contains("unsupported command `stats`"), "{err}");
+    assert!(err.contains("at line 2, column 3"), "{err}");
+    assert!(err.contains("| stats count by dest\n    ^^^^^"), "{err}");
+}
+
+#[test]
+fn default_rule_finds_the_team_written_event() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = write(dir.path(), "one.log", BITS_EVENT.as_bytes());
+    let (code, out, err) = run(&["run", "--format", "json", &f]);
+    assert_eq!(code, 0, "{err}");
+    let row: serde_json::Value = serde_json::from_str(out.lines().next().unwrap()).unwrap();
+    assert_eq!(row["process"], "bitsadmin /create job");
+    assert_eq!(row["process_name"], "bitsadmin.exe");
+    assert_eq!(row["user_id"], "'S-1-5-18'");
+    assert_eq!(row["original_file_name"], "unknown");
+    assert_eq!(row["process_hash"], "null");
+    assert_eq!(row["firstTime"], "2024-01-02T03:04:05");
+    assert_eq!(row["count"], "1");
+}
+
+#[test]
+fn bad_time_zone_and_sourcetype_are_usage_errors() {
+    let (code, _, err) = run(&["run", "--tz", "Mars/Base", "x"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("unknown time zone `Mars/Base`"), "{err}");
+    let (code, _, err) = run(&["run", "--sourcetype", "syslog", "x"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("unknown --sourcetype `syslog`"), "{err}");
+}

@@ -1,0 +1,49 @@
+//! Helpers shared by the integration tests: running the binary and finding the shared data.
+
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// The project root.
+pub fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Runs `tsreplay` with `args`.
+pub fn tsreplay(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_tsreplay"))
+        .args(args)
+        .current_dir(root())
+        .output()
+        .expect("the tsreplay binary runs")
+}
+
+/// stdout as text.
+pub fn stdout(o: &Output) -> String {
+    String::from_utf8(o.stdout.clone()).expect("stdout is UTF-8")
+}
+
+/// stderr as text.
+pub fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// `../shared/data`, or `None` (with a message) when it is absent outside CI. Under `CI=true`
+/// a missing folder fails the test.
+pub fn shared_data() -> Option<PathBuf> {
+    let dir = root().join("../shared/data");
+    if dir.is_dir() {
+        return Some(dir.canonicalize().expect("shared data path resolves"));
+    }
+    if std::env::var("CI").is_ok_and(|v| v == "true") {
+        panic!("CI=true but ../shared/data is missing beside the checkout");
+    }
+    eprintln!("skipping: ../shared/data is not beside the checkout");
+    None
+}
+
+/// A path as `&str`.
+pub fn s(p: &Path) -> &str {
+    p.to_str().expect("paths are UTF-8")
+}
