@@ -132,6 +132,53 @@ pub struct Plan {
     pub indicators: Vec<Indicator>,
 }
 
+impl Plan {
+    /// The tstats filter with its grouping made explicit, fields named without the object
+    /// prefix: `AND(OR(a=x, b=y), c IN(...))`.
+    pub fn describe_filter(&self) -> String {
+        match &self.filter {
+            Some(e) => describe(e, &|f| self.fields[f].to_string()),
+            None => "none: every event of the data set".to_string(),
+        }
+    }
+}
+
+fn describe(e: &Expr, name: &dyn Fn(usize) -> String) -> String {
+    let list = |v: &[Expr]| v.iter().map(|x| describe(x, name)).collect::<Vec<_>>().join(", ");
+    match e {
+        Expr::And(v) => format!("AND({})", list(v)),
+        Expr::Or(v) if is_in_list(v) => {
+            let field = match &v[0] {
+                Expr::Match { field, .. } => name(*field),
+                _ => String::new(),
+            };
+            let values: Vec<String> = v
+                .iter()
+                .filter_map(|x| match x {
+                    Expr::Match { pattern, .. } => Some(pattern.text().to_string()),
+                    _ => None,
+                })
+                .collect();
+            format!("{field} IN({})", values.join(", "))
+        }
+        Expr::Or(v) => format!("OR({})", list(v)),
+        Expr::Not(x) => format!("NOT({})", describe(x, name)),
+        Expr::Match { field, pattern } => format!("{}={}", name(*field), pattern.text()),
+        Expr::NotMatch { field, pattern } => format!("{}!={}", name(*field), pattern.text()),
+        Expr::Missing => "false".to_string(),
+        Expr::All => "*".to_string(),
+    }
+}
+
+/// Whether an OR is a list of matches on one field (as `IN` lowers), of three or more.
+fn is_in_list(v: &[Expr]) -> bool {
+    let field = |x: &Expr| match x {
+        Expr::Match { field, .. } => Some(*field),
+        _ => None,
+    };
+    v.len() > 2 && field(&v[0]).is_some() && v.iter().all(|x| field(x) == field(&v[0]))
+}
+
 /// Expands and compiles a detection.
 pub fn compile(det: &Detection, macros: &MacroTable) -> Result<Plan, CompileError> {
     let filter_name = crate::spl::macros::filter_macro_name(&det.name);
