@@ -7,7 +7,11 @@ use common::{s, shared_data, stdout, tsreplay};
 
 fn section<'a>(text: &'a str, heading: &str) -> Vec<&'a str> {
     let start = text.lines().position(|l| l.starts_with(heading)).expect(heading);
-    text.lines().skip(start + 1).skip_while(|l| l.is_empty()).take_while(|l| !l.is_empty()).collect()
+    text.lines()
+        .skip(start + 1)
+        .skip_while(|l| l.is_empty())
+        .take_while(|l| !l.is_empty())
+        .collect()
 }
 
 const WORDS: &str = "\"*addfile*\", \"*create*\", \"*resume*\", \"*setcustomheaders*\", \
@@ -16,8 +20,10 @@ const WORDS: &str = "\"*addfile*\", \"*create*\", \"*resume*\", \"*setcustomhead
 fn common_expectations(text: &str) {
     let indicators = section(text, "Indicators");
     assert_eq!(indicators[0].split_whitespace().collect::<Vec<_>>(), ["Field", "Kind", "Values"]);
-    let rows: Vec<String> =
-        indicators[1..].iter().map(|l| l.split_whitespace().collect::<Vec<_>>().join(" ")).collect();
+    let rows: Vec<String> = indicators[1..]
+        .iter()
+        .map(|l| l.split_whitespace().collect::<Vec<_>>().join(" "))
+        .collect();
     assert_eq!(
         rows,
         [
@@ -35,12 +41,20 @@ fn common_expectations(text: &str) {
     let stages: Vec<&str> = text.lines().filter(|l| l.starts_with("Stage ")).collect();
     assert_eq!(
         stages,
-        ["Stage 1: tstats", "Stage 2: rename", "Stage 3: convert", "Stage 4: convert", "Stage 5: search"]
+        [
+            "Stage 1: tstats",
+            "Stage 2: rename",
+            "Stage 3: convert",
+            "Stage 4: convert",
+            "Stage 5: search"
+        ]
     );
     assert!(text.contains("\n| rename \"Processes.*\" as *\n"));
     assert!(text.contains("\n| convert timeformat=\"%Y-%m-%dT%H:%M:%S\" ctime(firstTime)\n"));
     assert!(text.contains("\n| search *\n"));
-    assert!(text.contains("| tstats summariesonly=false allow_old_summaries=true fillnull_value=null count"));
+    assert!(text.contains(
+        "| tstats summariesonly=false allow_old_summaries=true fillnull_value=null count"
+    ));
     assert_eq!(
         section(text, "Prefilter literals"),
         [

@@ -29,7 +29,11 @@ pub fn render(plan: &Plan, d: &Decisions) -> String {
         let verb = stage.split_whitespace().next().unwrap_or("");
         let _ = writeln!(out, "\nStage {}: {verb}\n\n| {stage}", i + 1);
     }
-    let _ = writeln!(out, "\nFilter (Splunk precedence: NOT, then OR, then AND)\n\n  {}", plan.describe_filter());
+    let _ = writeln!(
+        out,
+        "\nFilter (Splunk precedence: NOT, then OR, then AND)\n\n  {}",
+        plan.describe_filter()
+    );
     let _ = writeln!(out, "\nIndicators\n");
     let mut rows: Vec<(String, String, Vec<String>)> = plan
         .indicators

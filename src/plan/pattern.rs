@@ -95,7 +95,7 @@ mod tests {
         assert!(m("a*b*c", "a\nXXb\nc"));
         assert!(!m("a*b*c", "acb"));
         assert!(m("*", ""));
-        assert!(m("ab*ba", "aba") == false);
+        assert!(!m("ab*ba", "aba"));
         assert!(m("ab*ba", "abba"));
     }
 

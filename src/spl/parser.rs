@@ -39,6 +39,9 @@ fn split_commands(tokens: &[Token]) -> Vec<&[Token]> {
     body.split(|t| t.tok == Tok::Pipe).collect()
 }
 
+/// `key=value` pairs and `rename` pairs: two spanned words.
+type Pairs = Vec<(Spanned<String>, Spanned<String>)>;
+
 struct Parser<'t> {
     toks: &'t [Token],
     pos: usize,
@@ -142,7 +145,7 @@ impl<'t> Parser<'t> {
         Ok(Tstats { options, aggregates, datamodel, filter, by, span })
     }
 
-    fn tstats_options(&mut self) -> Result<Vec<(Spanned<String>, Spanned<String>)>, CompileError> {
+    fn tstats_options(&mut self) -> Result<Pairs, CompileError> {
         let mut options = Vec::new();
         while self.peek_at(1).is_some_and(|t| t.tok == Tok::Eq)
             && self.peek().and_then(Token::bare_word).is_some()
@@ -220,7 +223,7 @@ impl<'t> Parser<'t> {
         Ok(cmd)
     }
 
-    fn rename_pairs(&mut self) -> Result<Vec<(Spanned<String>, Spanned<String>)>, CompileError> {
+    fn rename_pairs(&mut self) -> Result<Pairs, CompileError> {
         let mut pairs = Vec::new();
         loop {
             let from = self.word("a field to rename")?;
