@@ -20,7 +20,7 @@ use crate::input::evtx::{self as evtx_input, Item};
 use crate::input::frame::{self, XmlItem};
 use crate::input::{self, Format, InputFile, Opened};
 use crate::output::explain::{self, Decisions};
-use crate::output::stats::{Issue, Location, Stats, Summary};
+use crate::output::stats::{Issue, Location, Stats, Summary, Unit};
 use crate::output::{self, ResultTable};
 use crate::plan::{self, Plan};
 use crate::prefilter::Prefilter;
@@ -53,6 +53,22 @@ pub fn compile(
     let mapper = Mapper::new(profile, &plan.fields);
     let prefilter = Prefilter::build(&plan, &|fmt, f| mapper.origin(fmt, f));
     let projection = mapper.projection();
+    log::debug!(
+        "compile: rule `{}` v{}: {} CIM fields, {} BY fields, profile {}",
+        plan.name,
+        plan.version,
+        plan.fields.len(),
+        plan.by.len(),
+        mapper.profile().origin
+    );
+    for format in RecordFormat::ALL {
+        match prefilter.literals(format) {
+            Some(lits) => log::debug!("compile: prefilter for {}: {lits:?}", format.name()),
+            None => {
+                log::debug!("compile: no prefilter for {}: every record is parsed", format.name())
+            }
+        }
+    }
     Ok(Compiled { plan, mapper, prefilter, projection })
 }
 
@@ -141,8 +157,8 @@ impl Worker {
 /// Replays the rule over `paths`.
 pub fn run(rule: &Compiled, paths: &[PathBuf], opts: &Options) -> Report {
     let started = Instant::now();
-    let (found, errors) = input::discover(paths);
-    let mut summary = Summary::default();
+    let (found, errors, repeats) = input::discover(paths);
+    let mut summary = Summary { repeated_paths: repeats, ..Summary::default() };
     summary.failed.extend(errors.into_iter().map(|e| (e.path, e.reason)));
     let mut files = Vec::new();
     for path in found {
@@ -208,11 +224,7 @@ fn process_job(ctx: &Ctx<'_>, w: &mut Worker, job: &Job) {
             let chunk = &f.data()[range.clone()];
             w.stats.bytes += chunk.len() as u64;
             let base = (f.skip + range.start) as u64;
-            let loc = |off: usize| Location {
-                file: *file,
-                offset: base + off as u64,
-                detail: String::new(),
-            };
+            let loc = |off: usize| Location::byte(*file, base + off as u64);
             match f.format {
                 Format::Xml => xml_chunk(ctx, w, chunk, &loc),
                 _ => {
@@ -316,24 +328,25 @@ fn looks_like_object(line: &[u8]) -> bool {
 fn evtx_file(ctx: &Ctx<'_>, w: &mut Worker, file: usize) {
     let data = ctx.files[file].data();
     w.stats.bytes += data.len() as u64;
-    let at = |offset: u64, detail: String| Location { file, offset, detail };
+    let at = |offset: u64, unit: Unit, detail: String| Location { file, offset, unit, detail };
     evtx_input::read(data, |item| match item {
         Item::Record { record_id, xml } => {
-            xml_record(ctx, w, xml.as_bytes(), false, &|| {
-                at(record_id, format!("record {record_id}"))
-            });
+            let loc = || at(record_id, Unit::Record, String::new());
+            xml_record(ctx, w, xml.as_bytes(), false, &loc);
         }
         Item::BadRecord { record_id, message } => {
             let id = record_id.unwrap_or(0);
-            w.stats.issue(Issue::EvtxRecord, || at(id, format!("record {id}: {message}")));
+            w.stats.issue(Issue::EvtxRecord, || at(id, Unit::Record, message));
         }
         Item::BadChunk { chunk, unused: true } => {
-            w.stats.issue(Issue::EvtxEmptyChunk, || at(chunk, format!("chunk {chunk}")));
+            w.stats.issue(Issue::EvtxEmptyChunk, || at(chunk, Unit::Chunk, String::new()));
         }
         Item::BadChunk { chunk, unused: false } => {
-            w.stats.issue(Issue::EvtxChunk, || at(chunk, format!("chunk {chunk}")));
+            w.stats.issue(Issue::EvtxChunk, || at(chunk, Unit::Chunk, String::new()));
         }
-        Item::BadFile { message } => w.stats.issue(Issue::EvtxChunk, || at(0, message)),
+        Item::BadFile { message } => {
+            w.stats.issue(Issue::EvtxChunk, || at(0, Unit::Chunk, message));
+        }
     });
 }
 
@@ -343,7 +356,7 @@ fn event(ctx: &Ctx<'_>, w: &mut Worker, raw: &RawEvent<'_>, loc: &dyn Fn() -> Lo
         Err(Unmapped::NoTime) => return w.stats.issue(Issue::NoTime, loc),
         Err(Unmapped::NotInDataset) => return,
     };
-    if cim.time_fallback {
+    if cim.time_fallback && raw.kind == SourceKind::SysmonProcess {
         w.stats.issue(Issue::TimeFallback, loc);
     }
     let plan = &ctx.rule.plan;

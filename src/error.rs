@@ -37,6 +37,7 @@ impl Error {
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
+            Error::Compile(e) if e.is_file_problem() => write!(f, "{e}"),
             Error::Compile(e) => write!(f, "rule does not compile: {e}"),
             Error::Profile(e) => write!(f, "{e}"),
             Error::TimeZone(e) => write!(f, "{e}"),

@@ -4,6 +4,7 @@
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
@@ -23,7 +24,7 @@ use tsreplay::spl::{Detection, MacroTable};
 struct Cli {
     #[command(subcommand)]
     command: Cmd,
-    /// Log decisions and recoveries to stderr (-v debug, -vv trace).
+    /// Log decisions and recoveries to stderr (-v debug, -vv trace, -vvv with dependencies).
     #[arg(short, long, action = clap::ArgAction::Count, global = true)]
     verbose: u8,
 }
@@ -72,7 +73,7 @@ struct RunArgs {
     /// Turn the raw-byte prefilter off (to check it; results must not change).
     #[arg(long, hide = true)]
     no_prefilter: bool,
-    /// Do not print the summary on stderr.
+    /// Do not print the summary on stderr (paths that could not be read are still named).
     #[arg(short, long)]
     quiet: bool,
     /// Log files or folders (walked recursively).
@@ -147,7 +148,9 @@ fn run(args: RunArgs) -> Result<u8, Error> {
     let mut rendered = Vec::new();
     write::write_table(&mut rendered, &report.table, format).map_err(Error::Output)?;
     print_stdout(&rendered)?;
-    if !args.quiet {
+    if args.quiet {
+        eprint!("{}", report.summary.render_failures());
+    } else {
         eprint!("{}", report.summary.render());
     }
     Ok(if report.summary.failed.is_empty() { 0 } else { 2 })
@@ -166,7 +169,8 @@ struct StderrLog;
 
 impl log::Log for StderrLog {
     fn enabled(&self, m: &log::Metadata<'_>) -> bool {
-        m.level() <= log::max_level()
+        let ours = m.target().starts_with("tsreplay");
+        m.level() <= log::max_level() && (ours || VERBOSE_DEPS.load(Ordering::Relaxed))
     }
 
     fn log(&self, r: &log::Record<'_>) {
@@ -178,7 +182,11 @@ impl log::Log for StderrLog {
     fn flush(&self) {}
 }
 
+/// Whether dependencies' logs are shown too (`-vvv`).
+static VERBOSE_DEPS: AtomicBool = AtomicBool::new(false);
+
 fn init_logging(verbose: u8) {
+    VERBOSE_DEPS.store(verbose >= 3, Ordering::Relaxed);
     let level = match verbose {
         0 => log::LevelFilter::Warn,
         1 => log::LevelFilter::Debug,

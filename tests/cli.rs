@@ -173,3 +173,105 @@ fn bad_time_zone_and_sourcetype_are_usage_errors() {
     assert_eq!(code, 2);
     assert!(err.contains("unknown --sourcetype `syslog`"), "{err}");
 }
+
+#[test]
+fn quiet_still_names_unreadable_paths() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = s(&dir.path().join("gone.xml")).to_string();
+    let (code, _, err) = run(&["run", "-q", &missing]);
+    assert_eq!(code, 2);
+    assert!(err.contains(&format!("not read: {missing}: cannot read:")), "{err}");
+    assert!(!err.contains("records read"), "{err}");
+}
+
+#[test]
+fn a_file_named_twice_is_read_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = write(dir.path(), "a.xml", BITS_EVENT.as_bytes());
+    let dotted = format!("{}/./a.xml", s(dir.path()));
+    let (code, out, err) = run(&["run", "--format", "csv", &f, &dotted, s(dir.path())]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.lines().nth(1).unwrap().contains(",1,2024-01-02T03:04:05,"), "{out}");
+    assert!(err.contains("note: 2 repeated file paths were read once"), "{err}");
+}
+
+#[test]
+fn utf16_needs_a_byte_order_mark() {
+    let dir = tempfile::tempdir().unwrap();
+    let units: Vec<u8> = BITS_EVENT.encode_utf16().flat_map(|u| u.to_le_bytes()).collect();
+    let no_bom = write(dir.path(), "nobom.xml", &units);
+    let (code, _, err) = run(&["run", &no_bom]);
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("not recognised: binary data, or text in an encoding without a BOM"),
+        "{err}"
+    );
+    let mut with_bom = vec![0xFF, 0xFE];
+    with_bom.extend_from_slice(&units);
+    let f = write(dir.path(), "bom.xml", &with_bom);
+    let (code, out, err) = run(&["run", "--format", "csv", &f]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("bitsadmin /create job"), "{out}");
+    let mut be = vec![0xFE, 0xFF];
+    be.extend(BITS_EVENT.encode_utf16().flat_map(|u| u.to_be_bytes()));
+    let f = write(dir.path(), "be.xml", &be);
+    let (_, out, _) = run(&["run", "--format", "csv", &f]);
+    assert!(out.contains("bitsadmin /create job"), "{out}");
+    let mut utf8_bom = vec![0xEF, 0xBB, 0xBF];
+    utf8_bom.extend_from_slice(BITS_EVENT.as_bytes());
+    let f = write(dir.path(), "u8.xml", &utf8_bom);
+    let (_, out, _) = run(&["run", "--format", "csv", &f]);
+    assert!(out.contains("bitsadmin /create job"), "{out}");
+}
+
+#[test]
+fn forced_evtx_on_text_is_not_recognised() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = write(dir.path(), "a.xml", BITS_EVENT.as_bytes());
+    let (code, _, err) = run(&["run", "--sourcetype", "evtx", &f]);
+    assert_eq!(code, 2);
+    assert!(err.contains("not an EVTX file (no ElfFile magic)"), "{err}");
+}
+
+#[test]
+fn lower_case_operators_and_unclosed_parentheses_explain_themselves() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = write(dir.path(), "d.xml", BITS_EVENT.as_bytes());
+    let rule = rule_file(
+        dir.path(),
+        "| tstats count from datamodel=Endpoint.Processes where Processes.dest=a or Processes.dest=b",
+    );
+    let (code, _, err) = run(&["run", "--rule", &rule, &data]);
+    assert_eq!(code, 1);
+    assert!(err.contains("`or` in lower case is a search term, not an operator"), "{err}");
+    let rule = rule_file(
+        dir.path(),
+        "| tstats count from datamodel=Endpoint.Processes where (Processes.dest=a by Processes.dest",
+    );
+    let (code, _, err) = run(&["run", "--rule", &rule, &data]);
+    assert_eq!(code, 1);
+    assert!(err.contains("expected `)`, found `by`"), "{err}");
+}
+
+#[test]
+fn errors_in_long_lines_show_a_window() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = write(dir.path(), "d.xml", BITS_EVENT.as_bytes());
+    let long = format!(
+        "| tstats count from datamodel=Endpoint.Processes where Processes.dest IN ({}) by Processes.dest | where x=1",
+        (0..60).map(|i| format!("host{i}")).collect::<Vec<_>>().join(", ")
+    );
+    let rule = rule_file(dir.path(), &long);
+    let (_, _, err) = run(&["run", "--rule", &rule, &data]);
+    let shown = err.lines().find(|l| l.contains("| where x=1")).unwrap();
+    assert!(shown.starts_with("  ...") && shown.len() < 130, "{err}");
+    let caret = err.lines().find(|l| l.trim_start().starts_with('^')).unwrap();
+    assert_eq!(caret.find('^'), shown.find("where"), "{err}");
+}
+
+#[test]
+fn missing_rule_file_is_not_called_a_compile_error() {
+    let (code, _, err) = run(&["run", "--rule", "/nonexistent/rule.yml", "x"]);
+    assert_eq!(code, 1);
+    assert!(err.starts_with("tsreplay: cannot read rule /nonexistent/rule.yml"), "{err}");
+}

@@ -73,7 +73,11 @@ impl std::fmt::Display for Unrecognised {
                  supported format; JSON lines are)"
             ),
             Unrecognised::Binary => {
-                write!(f, "not recognised: binary data, or text in an encoding without a BOM")
+                write!(
+                    f,
+                    "not recognised: binary data, or text in an encoding without a BOM \
+                     (UTF-16 needs one)"
+                )
             }
             Unrecognised::UnknownText => {
                 write!(f, "not recognised: neither Windows event XML nor JSON lines nor EVTX")
@@ -102,6 +106,9 @@ pub fn encoding(head: &[u8]) -> Encoding {
 /// Recognises UTF-8 text (BOM already removed).
 pub fn text_format(text: &[u8]) -> Result<Format, Unrecognised> {
     let sample = &text[..text.len().min(SNIFF)];
+    if looks_like_utf16(sample) {
+        return Err(Unrecognised::Binary);
+    }
     let first = sample.iter().position(|b| !b.is_ascii_whitespace()).map(|i| sample[i]);
     match first {
         Some(b'{') => return Ok(Format::JsonLines),
@@ -117,6 +124,13 @@ pub fn text_format(text: &[u8]) -> Result<Format, Unrecognised> {
         return Err(Unrecognised::Binary);
     }
     Err(Unrecognised::UnknownText)
+}
+
+/// Whether text looks like UTF-16 without a BOM: many NUL bytes at its start.
+fn looks_like_utf16(sample: &[u8]) -> bool {
+    let head = &sample[..sample.len().min(512)];
+    let nuls = head.iter().filter(|b| **b == 0).count();
+    head.len() >= 4 && nuls * 10 >= head.len() * 3
 }
 
 /// Decodes UTF-16 text to UTF-8, the BOM dropped and unpaired surrogates as U+FFFD.
@@ -149,6 +163,11 @@ mod tests {
         assert_eq!(text_format(b"[{\"a\":1}]"), Err(Unrecognised::JsonArray));
         assert_eq!(text_format(b"hello world"), Err(Unrecognised::UnknownText));
         assert_eq!(text_format(b"\x01\x00\x02"), Err(Unrecognised::Binary));
+        let utf16: Vec<u8> =
+            "<Event xmlns='x'>".encode_utf16().flat_map(|u| u.to_le_bytes()).collect();
+        assert_eq!(text_format(&utf16), Err(Unrecognised::Binary));
+        // A few NUL bytes inside UTF-8 text do not make it UTF-16.
+        assert_eq!(text_format(b"<Event xmlns='x'>\0 abc def ghi</Event>"), Ok(Format::Xml));
     }
 
     #[test]

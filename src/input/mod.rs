@@ -58,15 +58,23 @@ pub enum Opened {
 }
 
 /// Expands `paths` into files: folders are walked recursively in name order; symlinked
-/// folders are followed once (a loop is reported, not followed again).
-pub fn discover(paths: &[PathBuf]) -> (Vec<PathBuf>, Vec<InputError>) {
+/// folders are followed once (a loop is reported, not followed again). A file reached twice
+/// (named twice, or through two paths) is read once; the count of such repeats is returned.
+pub fn discover(paths: &[PathBuf]) -> (Vec<PathBuf>, Vec<InputError>, usize) {
     let mut files = Vec::new();
     let mut errors = Vec::new();
     let mut seen = HashSet::new();
     for p in paths {
         walk(p, &mut files, &mut errors, &mut seen);
     }
-    (files, errors)
+    let mut unique = HashSet::new();
+    let before = files.len();
+    files.retain(|f| unique.insert(std::fs::canonicalize(f).unwrap_or_else(|_| f.clone())));
+    let repeats = before - files.len();
+    if repeats > 0 {
+        log::debug!("input: {repeats} repeated file paths read once");
+    }
+    (files, errors, repeats)
 }
 
 fn walk(
@@ -110,7 +118,12 @@ pub fn open(path: &Path, forced: Option<Format>) -> Opened {
     if raw.iter().all(|b| b.is_ascii_whitespace()) {
         return Opened::Empty(path.to_path_buf());
     }
-    if forced == Some(Format::Evtx) || (forced.is_none() && raw.starts_with(detect::EVTX_MAGIC)) {
+    let is_evtx = raw.starts_with(detect::EVTX_MAGIC);
+    if forced == Some(Format::Evtx) && !is_evtx {
+        return fail("not an EVTX file (no ElfFile magic), though --sourcetype evtx".into());
+    }
+    if is_evtx && forced.is_none_or(|f| f == Format::Evtx) {
+        log::trace!("{}: EVTX", path.display());
         let file = InputFile {
             path: path.to_path_buf(),
             format: Format::Evtx,
@@ -132,5 +145,10 @@ pub fn open(path: &Path, forced: Option<Format>) -> Opened {
             Err(why) => return fail(why.to_string()),
         },
     };
+    log::trace!(
+        "{}: {} text (BOM {skip} bytes, UTF-16 decoded: {decoded})",
+        path.display(),
+        format.name()
+    );
     Opened::File(InputFile { path: path.to_path_buf(), format, bytes, skip, decoded })
 }

@@ -45,9 +45,10 @@ impl std::fmt::Display for BadTimeZone {
 
 impl std::error::Error for BadTimeZone {}
 
-/// Resolves an IANA time-zone name (`UTC` included) from the embedded database.
+/// Resolves an IANA time-zone name (`UTC` included) from the database compiled into the
+/// binary, never the host's, so results do not depend on the machine.
 pub fn time_zone(name: &str) -> Result<TimeZone, BadTimeZone> {
-    TimeZone::get(name).map_err(|_| BadTimeZone(name.to_string()))
+    jiff::tz::TimeZoneDatabase::bundled().get(name).map_err(|_| BadTimeZone(name.to_string()))
 }
 
 /// Builds the result table from sorted groups.

@@ -27,7 +27,7 @@ pub enum Issue {
     InvalidUtf8,
     /// A process creation with no readable time: no row.
     NoTime,
-    /// A process creation whose time came from a fallback field (Sysmon without UtcTime).
+    /// A Sysmon process creation without UtcTime, timed from SystemTime (or TimeCreated).
     TimeFallback,
     /// An EVTX record that failed to parse.
     EvtxRecord,
@@ -64,7 +64,9 @@ impl Issue {
             Issue::NonXmlText => "skipped: non-XML text between records",
             Issue::InvalidUtf8 => "repaired: invalid UTF-8 replaced by U+FFFD",
             Issue::NoTime => "skipped: process creation without a readable time",
-            Issue::TimeFallback => "note: Sysmon time taken from SystemTime/TimeCreated",
+            Issue::TimeFallback => {
+                "note: Sysmon EventID 1 without UtcTime, timed from SystemTime/TimeCreated"
+            }
             Issue::EvtxRecord => "malformed: EVTX record that failed to parse (skipped)",
             Issue::EvtxChunk => "malformed: EVTX chunk that failed to parse (skipped)",
             Issue::EvtxEmptyChunk => {
@@ -80,16 +82,35 @@ impl Issue {
     }
 }
 
-/// Where a record is: a file (index into the run's file list) and a byte offset or a record
-/// id.
+/// What a location's number counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Unit {
+    /// A byte offset in the file (in the decoded text for UTF-16 files).
+    Byte,
+    /// An EVTX record id (the record header's).
+    Record,
+    /// An EVTX chunk number.
+    Chunk,
+}
+
+/// Where a record is: a file (index into the run's file list) and a position in it.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Location {
     /// The file's index.
     pub file: usize,
-    /// The byte offset in the file (or the EVTX chunk number).
+    /// The position: a byte offset, a record id or a chunk number, as `unit` says.
     pub offset: u64,
-    /// Extra detail (`record 87`, an error message).
+    /// What `offset` counts.
+    pub unit: Unit,
+    /// Extra detail (an error message), or empty.
     pub detail: String,
+}
+
+impl Location {
+    /// A byte offset in a file.
+    pub fn byte(file: usize, offset: u64) -> Location {
+        Location { file, offset, unit: Unit::Byte, detail: String::new() }
+    }
 }
 
 /// Counters of one worker, or of a whole run after merging.
@@ -173,6 +194,8 @@ pub struct Summary {
     pub failed: Vec<(PathBuf, String)>,
     /// Files that were empty.
     pub empty: Vec<PathBuf>,
+    /// Input paths that named a file already read (read once).
+    pub repeated_paths: usize,
     /// The merged counters.
     pub stats: Stats,
     /// Result rows.
@@ -182,6 +205,16 @@ pub struct Summary {
 }
 
 impl Summary {
+    /// The lines naming paths that could not be read or recognised (printed even with
+    /// `--quiet`).
+    pub fn render_failures(&self) -> String {
+        let mut out = String::new();
+        for (p, why) in &self.failed {
+            let _ = writeln!(out, "  not read: {}: {why}", p.display());
+        }
+        out
+    }
+
     /// The summary text for stderr.
     pub fn render(&self) -> String {
         let s = &self.stats;
@@ -194,9 +227,7 @@ impl Summary {
         let _ = writeln!(out, "  process-creation events: {}", s.process_events);
         let _ = writeln!(out, "  skipped by prefilter:    {}", s.prefiltered);
         let _ = writeln!(out, "  events matched:          {}", s.matched);
-        if s.dropped_missing_by > 0 {
-            let _ = writeln!(out, "  dropped (missing BY):    {}", s.dropped_missing_by);
-        }
+        let _ = writeln!(out, "  dropped (missing BY):    {}", s.dropped_missing_by);
         let _ = writeln!(out, "  rows:                    {}", self.rows);
         let _ = writeln!(out, "  wall seconds:            {:.3}", self.seconds);
         let _ = writeln!(out, "  events/s:                {:.0}", s.records as f64 / secs);
@@ -204,9 +235,14 @@ impl Summary {
         for p in &self.empty {
             let _ = writeln!(out, "  empty file: {}", p.display());
         }
-        for (p, why) in &self.failed {
-            let _ = writeln!(out, "  not read: {}: {why}", p.display());
+        if self.repeated_paths > 0 {
+            let _ =
+                writeln!(out, "  note: {} repeated file paths were read once", self.repeated_paths);
         }
+        if self.files.is_empty() {
+            let _ = writeln!(out, "  warning: no input file was read");
+        }
+        out.push_str(&self.render_failures());
         for issue in Issue::ALL {
             let n = s.count(issue);
             if n == 0 {
@@ -215,12 +251,14 @@ impl Summary {
             let _ = writeln!(out, "  {}: {n}", issue.label());
             for loc in s.locations(issue) {
                 let path = self.files.get(loc.file).map_or("?".into(), |p| p.display().to_string());
-                let detail = if loc.detail.is_empty() {
-                    String::new()
-                } else {
-                    format!(" ({})", loc.detail)
+                let detail =
+                    if loc.detail.is_empty() { String::new() } else { format!(": {}", loc.detail) };
+                let at = match loc.unit {
+                    Unit::Byte => format!("{path}:{}", loc.offset),
+                    Unit::Record => format!("{path} record {}", loc.offset),
+                    Unit::Chunk => format!("{path} chunk {}", loc.offset),
                 };
-                let _ = writeln!(out, "    at {path}:{}{detail}", loc.offset);
+                let _ = writeln!(out, "    at {at}{detail}");
             }
         }
         out
@@ -232,7 +270,7 @@ mod tests {
     use super::*;
 
     fn loc(file: usize, offset: u64) -> Location {
-        Location { file, offset, detail: String::new() }
+        Location::byte(file, offset)
     }
 
     #[test]

@@ -72,6 +72,11 @@ pub enum CompileErrorKind {
         /// The value.
         value: String,
     },
+    /// `and`, `or`, `not` or `in` in lower case: a search term in Splunk, not an operator.
+    LowerCaseOperator {
+        /// The word as written.
+        found: String,
+    },
     /// A search-language construct outside the subset (free text, `<`, `>`...).
     UnsupportedSyntax {
         /// What was found.
@@ -123,6 +128,14 @@ impl CompileError {
         CompileError { kind, span: Some(span), search: search.to_string() }
     }
 
+    /// Whether this is about reading a file (rule or macros), not about the SPL.
+    pub fn is_file_problem(&self) -> bool {
+        matches!(
+            self.kind,
+            CompileErrorKind::ReadRule { .. } | CompileErrorKind::BadMacroFile { .. }
+        )
+    }
+
     /// Sets the search text that the span refers to.
     pub fn in_search(mut self, search: &str) -> CompileError {
         self.search = search.to_string();
@@ -155,6 +168,12 @@ impl fmt::Display for CompileErrorKind {
                 Ok(())
             }
             UnsupportedSyntax { found } => write!(f, "unsupported search syntax `{found}`"),
+            LowerCaseOperator { found } => write!(
+                f,
+                "`{found}` in lower case is a search term, not an operator (Splunk's operators \
+                 are upper case: {})",
+                found.to_uppercase()
+            ),
             UnknownField { name } => write!(f, "field `{name}` is not in Endpoint.Processes"),
             Syntax { expected, found } if found.is_empty() => {
                 write!(f, "expected {expected} but the search ends")
@@ -174,15 +193,37 @@ impl fmt::Display for CompileError {
             return Ok(());
         }
         let (line_no, col, line) = locate(&self.search, span.start);
-        write!(f, "\n  at line {line_no}, column {col} of the expanded search:\n  {line}\n  ")?;
-        let width = span.end.saturating_sub(span.start).clamp(1, line.len().max(1));
-        let pad: String =
-            line.char_indices().take_while(|(i, _)| *i < col - 1).map(|_| ' ').collect();
-        write!(f, "{pad}{}", "^".repeat(width))
+        write!(f, "\n  at line {line_no}, column {col} of the expanded search:\n")?;
+        let (shown, caret_at) = window(line, col - 1);
+        let width = span
+            .end
+            .saturating_sub(span.start)
+            .clamp(1, shown.len().saturating_sub(caret_at).max(1));
+        let pad: String = shown[..caret_at].chars().map(|_| ' ').collect();
+        write!(f, "  {shown}\n  {pad}{}", "^".repeat(width.min(60)))
     }
 }
 
 impl std::error::Error for CompileError {}
+
+/// How many bytes of context are shown on each side of an error in a long line.
+const CONTEXT: usize = 50;
+
+/// The part of `line` shown around byte `at`, with `...` where it is cut, and where `at` falls
+/// in the shown text.
+fn window(line: &str, at: usize) -> (String, usize) {
+    let mut start = at.saturating_sub(CONTEXT);
+    while !line.is_char_boundary(start) {
+        start -= 1;
+    }
+    let mut end = (at + CONTEXT * 2).min(line.len());
+    while !line.is_char_boundary(end) {
+        end += 1;
+    }
+    let lead = if start > 0 { "..." } else { "" };
+    let tail = if end < line.len() { "..." } else { "" };
+    (format!("{lead}{}{tail}", &line[start..end]), lead.len() + at - start)
+}
 
 /// Line number (1-based), column (1-based, bytes) and the line's text for a byte offset.
 fn locate(text: &str, offset: usize) -> (usize, usize, &str) {

@@ -54,18 +54,32 @@ impl MacroTable {
         self.defs.insert((def.name.clone(), def.arguments.len()), def);
     }
 
-    /// Loads every `*.yml`/`*.yaml` file under `dir` (recursively), each one macro.
+    /// Loads every `*.yml`/`*.yaml` file under `dir` (recursively) that defines a macro (has
+    /// `name` and `definition`); other YAML files, such as detections, are passed over. Returns
+    /// the number of macros loaded.
     pub fn load_dir(&mut self, dir: &Path) -> Result<usize, CompileError> {
         let mut files = Vec::new();
         collect_yaml(dir, &mut files).map_err(|e| bad_file(dir, &e.to_string()))?;
         files.sort();
+        let mut loaded = 0;
         for file in &files {
             let text = std::fs::read_to_string(file).map_err(|e| bad_file(file, &e.to_string()))?;
-            let def: MacroDef =
+            let value: serde_yaml_ng::Value =
                 serde_yaml_ng::from_str(&text).map_err(|e| bad_file(file, &e.to_string()))?;
+            if value.get("definition").is_none() {
+                log::debug!(
+                    "macros: {} has no `definition`, not a macro; passed over",
+                    file.display()
+                );
+                continue;
+            }
+            let def: MacroDef =
+                serde_yaml_ng::from_value(value).map_err(|e| bad_file(file, &e.to_string()))?;
             self.insert(def);
+            loaded += 1;
         }
-        Ok(files.len())
+        log::debug!("macros: {loaded} loaded from {}", dir.display());
+        Ok(loaded)
     }
 
     fn get(&self, name: &str, arity: usize) -> Option<&MacroDef> {

@@ -315,7 +315,7 @@ impl<'t> Parser<'t> {
 
     fn primary(&mut self, stop: &[&str]) -> Result<SearchExpr, CompileError> {
         if self.eat(&Tok::LParen) {
-            let inner = self.and_expr(&[])?;
+            let inner = self.and_expr(stop)?;
             self.expect(&Tok::RParen, "`)`")?;
             return Ok(inner);
         }
@@ -348,6 +348,14 @@ impl<'t> Parser<'t> {
                 Ok(SearchExpr::In { field: first, values: self.in_list()? })
             }
             _ if first.node == "*" => Ok(SearchExpr::All(first.span)),
+            _ if next.is_some_and(|t| t.is_keyword("in")) => {
+                let span = next.map_or(first.span, |t| t.span);
+                Err(self.refuse(CompileErrorKind::LowerCaseOperator { found: "in".into() }, span))
+            }
+            _ if ["and", "or", "not"].contains(&first.node.as_str()) => {
+                let found = first.node.clone();
+                Err(self.refuse(CompileErrorKind::LowerCaseOperator { found }, first.span))
+            }
             _ => {
                 let found = first.node.clone();
                 Err(self.refuse(CompileErrorKind::UnsupportedSyntax { found }, first.span))
@@ -424,7 +432,7 @@ mod tests {
     fn lower_case_or_is_a_term_and_is_refused() {
         let full = "| tstats count from datamodel=Endpoint.Processes where a=1 or b=2";
         let err = parse_search(full).unwrap_err();
-        assert_eq!(err.kind, CompileErrorKind::UnsupportedSyntax { found: "or".into() });
+        assert_eq!(err.kind, CompileErrorKind::LowerCaseOperator { found: "or".into() });
     }
 
     #[test]
@@ -447,6 +455,13 @@ mod tests {
         let err = parse_search(text).unwrap_err();
         assert_eq!(err.kind, CompileErrorKind::UnsupportedCommand { name: "stats".into() });
         assert_eq!(&text[err.span.unwrap().start..err.span.unwrap().end], "stats");
+    }
+
+    #[test]
+    fn unclosed_parenthesis_says_so() {
+        let text = "| tstats count from datamodel=Endpoint.Processes where (a=1 OR b=2 by x";
+        let err = parse_search(text).unwrap_err();
+        assert_eq!(err.kind, CompileErrorKind::Syntax { expected: "`)`", found: "by".into() });
     }
 
     #[test]
