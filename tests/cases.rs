@@ -39,7 +39,8 @@ fn run_case(dir: &Path) -> Vec<String> {
         let got = stdout(&out);
         if got != expected || !out.status.success() {
             failures.push(format!(
-                "{} with {variant:?}: exit {:?}\n--- expected\n{expected}--- got\n{got}--- stderr\n{}",
+                "{} with {variant:?}: exit {:?}\n--- expected\n{expected}--- got\n{got}\
+                 --- stderr\n{}",
                 dir.display(),
                 out.status.code(),
                 stderr(&out)

@@ -9,13 +9,20 @@ use std::path::Path;
 use common::{s, stderr, stdout, tsreplay};
 
 /// A Sysmon EventID 1 forwarder line that the default rule matches (team-written).
-const BITS_EVENT: &str = "<Event xmlns='http://schemas.microsoft.com/win/2004/08/events/event'><System>\
-<Provider Name='Microsoft-Windows-Sysmon'/><EventID>1</EventID><TimeCreated SystemTime='2024-01-02T03:04:05.9000000Z'/>\
-<Channel>Microsoft-Windows-Sysmon/Operational</Channel><Computer>lab-pc</Computer><Security UserID='S-1-5-18'/></System>\
-<EventData><Data Name='UtcTime'>2024-01-02 03:04:05.123</Data><Data Name='ProcessGuid'>{11111111-2222-3333-4444-555555555555}</Data>\
-<Data Name='ProcessId'>42</Data><Data Name='Image'>C:\\Windows\\System32\\bitsadmin.exe</Data>\
-<Data Name='CommandLine'>bitsadmin /create job</Data><Data Name='User'>LAB\\eve</Data>\
-<Data Name='ParentImage'>C:\\Windows\\System32\\cmd.exe</Data><Data Name='ParentCommandLine'>cmd.exe</Data></EventData></Event>\n";
+const BITS_EVENT: &str = concat!(
+    "<Event xmlns='http://schemas.microsoft.com/win/2004/08/events/event'><System>",
+    "<Provider Name='Microsoft-Windows-Sysmon'/><EventID>1</EventID>",
+    "<TimeCreated SystemTime='2024-01-02T03:04:05.9000000Z'/>",
+    "<Channel>Microsoft-Windows-Sysmon/Operational</Channel><Computer>lab-pc</Computer>",
+    "<Security UserID='S-1-5-18'/></System><EventData>",
+    "<Data Name='UtcTime'>2024-01-02 03:04:05.123</Data>",
+    "<Data Name='ProcessGuid'>{11111111-2222-3333-4444-555555555555}</Data>",
+    "<Data Name='ProcessId'>42</Data>",
+    "<Data Name='Image'>C:\\Windows\\System32\\bitsadmin.exe</Data>",
+    "<Data Name='CommandLine'>bitsadmin /create job</Data><Data Name='User'>LAB\\eve</Data>",
+    "<Data Name='ParentImage'>C:\\Windows\\System32\\cmd.exe</Data>",
+    "<Data Name='ParentCommandLine'>cmd.exe</Data></EventData></Event>\n"
+);
 
 fn write(dir: &Path, name: &str, bytes: &[u8]) -> String {
     let p = dir.join(name);
@@ -239,14 +246,16 @@ fn lower_case_operators_and_unclosed_parentheses_explain_themselves() {
     let data = write(dir.path(), "d.xml", BITS_EVENT.as_bytes());
     let rule = rule_file(
         dir.path(),
-        "| tstats count from datamodel=Endpoint.Processes where Processes.dest=a or Processes.dest=b",
+        "| tstats count from datamodel=Endpoint.Processes \
+         where Processes.dest=a or Processes.dest=b",
     );
     let (code, _, err) = run(&["run", "--rule", &rule, &data]);
     assert_eq!(code, 1);
     assert!(err.contains("`or` in lower case is a search term, not an operator"), "{err}");
     let rule = rule_file(
         dir.path(),
-        "| tstats count from datamodel=Endpoint.Processes where (Processes.dest=a by Processes.dest",
+        "| tstats count from datamodel=Endpoint.Processes \
+         where (Processes.dest=a by Processes.dest",
     );
     let (code, _, err) = run(&["run", "--rule", &rule, &data]);
     assert_eq!(code, 1);
@@ -258,7 +267,8 @@ fn errors_in_long_lines_show_a_window() {
     let dir = tempfile::tempdir().unwrap();
     let data = write(dir.path(), "d.xml", BITS_EVENT.as_bytes());
     let long = format!(
-        "| tstats count from datamodel=Endpoint.Processes where Processes.dest IN ({}) by Processes.dest | where x=1",
+        "| tstats count from datamodel=Endpoint.Processes where Processes.dest IN ({}) \
+         by Processes.dest | where x=1",
         (0..60).map(|i| format!("host{i}")).collect::<Vec<_>>().join(", ")
     );
     let rule = rule_file(dir.path(), &long);

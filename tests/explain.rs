@@ -64,8 +64,12 @@ fn common_expectations(text: &str) {
         ]
     );
     let sources = section(text, "Source fields read");
-    assert!(sources[0].starts_with("  sysmon_xml (Sysmon EventID 1, XML/EVTX): UtcTime, SystemTime, Image, CommandLine, OriginalFileName"));
-    assert!(sources.iter().any(|l| l.starts_with("  crowdstrike_process (CrowdStrike ProcessRollup2, JSON): timestamp, ImageFileName, CommandLine")));
+    let sysmon = "  sysmon_xml (Sysmon EventID 1, XML/EVTX): \
+                  UtcTime, SystemTime, Image, CommandLine, OriginalFileName";
+    assert!(sources[0].starts_with(sysmon));
+    let cs = "  crowdstrike_process (CrowdStrike ProcessRollup2, JSON): \
+              timestamp, ImageFileName, CommandLine";
+    assert!(sources.iter().any(|l| l.starts_with(cs)));
 }
 
 #[test]

@@ -208,7 +208,11 @@ fn splunk_xml(e: &Ev, id: &str) -> String {
             .concat(),
         )
     };
-    format!("<Event xmlns='x'><System><EventID>{id}</EventID><TimeCreated SystemTime='2024-01-01T00:00:01.5Z'/><Channel>{ch}</Channel><Computer>h</Computer><Security UserID='S-1-5-18'/></System><EventData>{body}</EventData></Event>\n")
+    let system = format!(
+        "<System><EventID>{id}</EventID><TimeCreated SystemTime='2024-01-01T00:00:01.5Z'/>\
+         <Channel>{ch}</Channel><Computer>h</Computer><Security UserID='S-1-5-18'/></System>"
+    );
+    format!("<Event xmlns='x'>{system}<EventData>{body}</EventData></Event>\n")
 }
 
 fn dump_xml(e: &Ev, numeric: bool) -> String {
@@ -221,8 +225,21 @@ fn dump_xml(e: &Ev, numeric: bool) -> String {
         }
     };
     let data = |n: &str, v: &str| format!("    <Data Name=\"{n}\">{}</Data>\n", esc(v));
-    format!("<?xml version=\"1.0\"?>\n<Event xmlns=\"x\">\n  <System>\n    <EventID>1</EventID>\n    <TimeCreated SystemTime=\"2024-01-01T00:00:01.5Z\"/>\n    <Channel>Microsoft-Windows-Sysmon/Operational</Channel>\n    <Computer>h</Computer>\n  </System>\n  <EventData>\n{}{}{}{}  </EventData>\n</Event>\n",
-        data("UtcTime", "2024-01-01 00:00:01.000"), data("Image", &e.image), data("CommandLine", &e.cmd), data("User", &e.user))
+    let system = "  <System>\n    <EventID>1</EventID>\n    \
+                  <TimeCreated SystemTime=\"2024-01-01T00:00:01.5Z\"/>\n    \
+                  <Channel>Microsoft-Windows-Sysmon/Operational</Channel>\n    \
+                  <Computer>h</Computer>\n  </System>\n";
+    let body = [
+        data("UtcTime", "2024-01-01 00:00:01.000"),
+        data("Image", &e.image),
+        data("CommandLine", &e.cmd),
+        data("User", &e.user),
+    ]
+    .concat();
+    format!(
+        "<?xml version=\"1.0\"?>\n<Event xmlns=\"x\">\n{system}  <EventData>\n{body}  \
+         </EventData>\n</Event>\n"
+    )
 }
 
 fn json_line(e: &Ev, cs: bool, unicode: bool) -> String {
@@ -235,9 +252,23 @@ fn json_line(e: &Ev, cs: bool, unicode: bool) -> String {
         }
     };
     if cs {
-        format!("{{\"event_simpleName\":\"ProcessRollup2\",\"timestamp\":\"1700000000000\",\"ImageFileName\":{},\"CommandLine\":{},\"UserSid\":{}}}\n", enc(&e.image), enc(&e.cmd), enc(&e.user))
+        format!(
+            "{{\"event_simpleName\":\"ProcessRollup2\",\"timestamp\":\"1700000000000\",\
+             \"ImageFileName\":{},\"CommandLine\":{},\"UserSid\":{}}}\n",
+            enc(&e.image),
+            enc(&e.cmd),
+            enc(&e.user)
+        )
     } else {
-        format!("{{\"Channel\":\"Microsoft-Windows-Sysmon/Operational\",\"EventID\":1,\"UtcTime\":\"2024-01-01 00:00:01.000\",\"Image\":{},\"CommandLine\":{},\"User\":{},\"OriginalFileName\":{}}}\n", enc(&e.image), enc(&e.cmd), enc(&e.user), enc(&e.ofn))
+        format!(
+            "{{\"Channel\":\"Microsoft-Windows-Sysmon/Operational\",\"EventID\":1,\
+             \"UtcTime\":\"2024-01-01 00:00:01.000\",\"Image\":{},\"CommandLine\":{},\
+             \"User\":{},\"OriginalFileName\":{}}}\n",
+            enc(&e.image),
+            enc(&e.cmd),
+            enc(&e.user),
+            enc(&e.ofn)
+        )
     }
 }
 

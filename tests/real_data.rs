@@ -89,8 +89,16 @@ fn match_all_rule_on_the_4688_and_crowdstrike_examples() {
     let Some(data) = shared_data() else { return };
     let rule = root().join("fixtures/expected_real/all_rule.yml");
     let cases = [
-        ("security-4688-xml/splunk_security_content__windows_event_log_security_4688__example_log.xml", "all_4688_example.csv"),
-        ("crowdstrike-json/splunk_security_content__crowdstrike_processrollup2__example_log.json", "all_crowdstrike_example.csv"),
+        (
+            "security-4688-xml/\
+             splunk_security_content__windows_event_log_security_4688__example_log.xml",
+            "all_4688_example.csv",
+        ),
+        (
+            "crowdstrike-json/\
+             splunk_security_content__crowdstrike_processrollup2__example_log.json",
+            "all_crowdstrike_example.csv",
+        ),
     ];
     for (file, want) in cases {
         let (got, err, _) = csv_run(Some(s(&rule)), &[], s(&data.join(file)));

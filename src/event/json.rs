@@ -160,7 +160,10 @@ mod tests {
 
     #[test]
     fn crowdstrike_values_are_json_decoded() {
-        let line = r#"{"event_simpleName":"ProcessRollup2","CommandLine":"\"C:\\a b\\x.exe\" \\\" q","ImageFileName":"\\Device\\x.exe"}"#;
+        let line = concat!(
+            r#"{"event_simpleName":"ProcessRollup2","#,
+            r#""CommandLine":"\"C:\\a b\\x.exe\" \\\" q","ImageFileName":"\\Device\\x.exe"}"#
+        );
         let (kind, f) = fields(line);
         assert_eq!(kind, SourceKind::CrowdStrikeProcess);
         assert_eq!(f[0], ("CommandLine".into(), r#""C:\a b\x.exe" \" q"#.into()));
@@ -169,7 +172,10 @@ mod tests {
 
     #[test]
     fn flat_numbers_and_arrays() {
-        let line = r#"{"Channel":"Microsoft-Windows-Sysmon/Operational","EventID":1,"Keywords":-9223372036854775808,"Tags":["a","b"]}"#;
+        let line = concat!(
+            r#"{"Channel":"Microsoft-Windows-Sysmon/Operational","EventID":1,"#,
+            r#""Keywords":-9223372036854775808,"Tags":["a","b"]}"#
+        );
         let (kind, f) = fields(line);
         assert_eq!(kind, SourceKind::SysmonProcess);
         assert_eq!(f[0], ("EventID".into(), "1".into()));

@@ -2,8 +2,9 @@
 //! with its chunk or record id, reading going on past it.
 //!
 //! Owns the file-level tolerance of Part A.8: dirty headers and stale chunk counts are the
-//! crate's concern (it walks chunks by magic); a chunk slot without a chunk header (zero-filled or stale bytes) is an unused
-//! preallocated slot and is told apart from a damaged chunk by its missing chunk magic. It must not interpret records.
+//! crate's concern (it walks chunks by magic); a chunk slot without a chunk header (zero-filled
+//! or stale bytes) is an unused preallocated slot, told apart from a damaged chunk by its
+//! missing chunk magic. It must not interpret records.
 
 use std::io::Cursor;
 

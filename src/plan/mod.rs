@@ -601,7 +601,8 @@ mod tests {
     #[test]
     fn unsupported_time_conversions_are_refused() {
         let e = compile_search(
-            "| tstats count from datamodel=Endpoint.Processes | convert timeformat=\"%Q\" ctime(count)",
+            "| tstats count from datamodel=Endpoint.Processes \
+             | convert timeformat=\"%Q\" ctime(count)",
         );
         assert!(matches!(e.unwrap_err().kind, CompileErrorKind::BadTimeFormat { .. }));
     }
