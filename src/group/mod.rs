@@ -179,13 +179,7 @@ mod tests {
     use crate::spl::{Detection, MacroTable};
 
     fn plan(search: &str) -> Plan {
-        let det = Detection {
-            name: "t".into(),
-            id: None,
-            version: None,
-            status: None,
-            search: search.into(),
-        };
+        let det = Detection::inline("t", search);
         compile(&det, &MacroTable::with_defaults()).unwrap()
     }
 

@@ -539,13 +539,7 @@ mod tests {
     use super::*;
 
     fn compile_search(search: &str) -> Result<Plan, CompileError> {
-        let det = Detection {
-            name: "Test Rule".into(),
-            id: None,
-            version: None,
-            status: None,
-            search: search.into(),
-        };
+        let det = Detection::inline("Test Rule", search);
         compile(&det, &MacroTable::with_defaults())
     }
 

@@ -202,13 +202,8 @@ mod tests {
     use crate::spl::{Detection, MacroTable};
 
     fn prefilter_for(filter: &str) -> Prefilter {
-        let det = Detection {
-            name: "t".into(),
-            id: None,
-            version: None,
-            status: None,
-            search: format!("| tstats count from datamodel=Endpoint.Processes where {filter}"),
-        };
+        let search = format!("| tstats count from datamodel=Endpoint.Processes where {filter}");
+        let det = Detection::inline("t", &search);
         let plan = compile(&det, &MacroTable::with_defaults()).unwrap();
         let mapper = Mapper::new(Profile::default_profile(), &plan.fields);
         Prefilter::build(&plan, &|fmt, f| mapper.origin(fmt, f))

@@ -51,6 +51,17 @@ impl Detection {
         Detection::from_yaml(&text)
     }
 
+    /// A detection made of a name and a search only (for tests and one-off searches).
+    pub fn inline(name: &str, search: &str) -> Detection {
+        Detection {
+            name: name.to_string(),
+            id: None,
+            version: None,
+            status: None,
+            search: search.to_string(),
+        }
+    }
+
     /// The embedded default rule.
     pub fn default_rule() -> Detection {
         Detection::from_yaml(DEFAULT_RULE).expect("the embedded default rule is valid YAML")
