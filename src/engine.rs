@@ -157,11 +157,12 @@ impl Worker {
 /// Replays the rule over `paths`.
 pub fn run(rule: &Compiled, paths: &[PathBuf], opts: &Options) -> Report {
     let started = Instant::now();
-    let (found, errors, repeats) = input::discover(paths);
-    let mut summary = Summary { repeated_paths: repeats, ..Summary::default() };
-    summary.failed.extend(errors.into_iter().map(|e| (e.path, e.reason)));
+    let found = input::discover(paths);
+    let mut summary =
+        Summary { repeated_paths: found.repeats, loops: found.loops, ..Summary::default() };
+    summary.failed.extend(found.errors.into_iter().map(|e| (e.path, e.reason)));
     let mut files = Vec::new();
-    for path in found {
+    for path in found.files {
         match input::open(&path, opts.forced) {
             Opened::File(f) => files.push(f),
             Opened::Empty(p) => summary.empty.push(p),
@@ -303,6 +304,9 @@ fn json_line(ctx: &Ctx<'_>, w: &mut Worker, bytes: &[u8], at: Location) {
             buf.extend_from_slice(String::from_utf8_lossy(bytes).as_bytes());
         }
     }
+    if json::repair_lone_surrogates(&mut buf) > 0 {
+        w.stats.issue(Issue::InvalidUtf8, loc);
+    }
     match json::parse(&mut buf, &ctx.rule.projection) {
         Ok(parsed) => {
             if parsed.kind != SourceKind::Other {
@@ -314,6 +318,7 @@ fn json_line(ctx: &Ctx<'_>, w: &mut Worker, bytes: &[u8], at: Location) {
         }
         Err(JsonSkip::Invalid) => w.stats.issue(Issue::InvalidJson, loc),
         Err(JsonSkip::NotObject) => w.stats.issue(Issue::JsonNotObject, loc),
+        Err(JsonSkip::TooDeep) => w.stats.issue(Issue::JsonTooDeep, loc),
     }
     w.buf = buf;
 }
@@ -344,6 +349,11 @@ fn evtx_file(ctx: &Ctx<'_>, w: &mut Worker, file: usize) {
         Item::BadChunk { chunk, unused: false } => {
             w.stats.issue(Issue::EvtxChunk, || at(chunk, Unit::Chunk, String::new()));
         }
+        Item::CutChunk { chunk, present } => {
+            let detail = format!("{present} of 65536 bytes present; its whole records were read");
+            w.stats.issue(Issue::EvtxCutChunk, || at(chunk, Unit::Chunk, detail));
+        }
+        Item::NoChunks => w.stats.issue(Issue::EvtxNoChunks, || at(0, Unit::Chunk, String::new())),
         Item::BadFile { message } => {
             w.stats.issue(Issue::EvtxChunk, || at(0, Unit::Chunk, message));
         }

@@ -64,9 +64,10 @@ struct RunArgs {
     /// crowdstrike:events:sensor, json, evtx).
     #[arg(long)]
     sourcetype: Option<String>,
-    /// Worker threads (0: one per core).
-    #[arg(short = 'j', long, default_value_t = 0)]
-    threads: usize,
+    /// Worker threads (0: one per core; at most 1024).
+    #[arg(short = 'j', long, default_value_t = 0,
+          value_parser = clap::value_parser!(u16).range(0..=1024))]
+    threads: u16,
     /// Target chunk size in bytes for text inputs.
     #[arg(long, default_value_t = engine::DEFAULT_CHUNK, hide = true)]
     chunk_size: usize,
@@ -98,7 +99,7 @@ fn main() -> ExitCode {
     match result {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
-            eprintln!("tsreplay: {e}");
+            let _ = writeln!(std::io::stderr(), "tsreplay: {e}");
             ExitCode::from(e.exit_code() as u8)
         }
     }
@@ -133,7 +134,7 @@ fn run(args: RunArgs) -> Result<u8, Error> {
         None => None,
     };
     let opts = Options {
-        threads: args.threads,
+        threads: usize::from(args.threads),
         chunk_size: args.chunk_size,
         prefilter: !args.no_prefilter,
         tz: output::time_zone(&args.tz)?,
@@ -148,11 +149,10 @@ fn run(args: RunArgs) -> Result<u8, Error> {
     let mut rendered = Vec::new();
     write::write_table(&mut rendered, &report.table, format).map_err(Error::Output)?;
     print_stdout(&rendered)?;
-    if args.quiet {
-        eprint!("{}", report.summary.render_failures());
-    } else {
-        eprint!("{}", report.summary.render());
-    }
+    let summary =
+        if args.quiet { report.summary.render_failures() } else { report.summary.render() };
+    // A summary that cannot be written (stderr closed or full) is not worth a panic.
+    let _ = std::io::stderr().lock().write_all(summary.as_bytes());
     Ok(if report.summary.failed.is_empty() { 0 } else { 2 })
 }
 
@@ -175,7 +175,8 @@ impl log::Log for StderrLog {
 
     fn log(&self, r: &log::Record<'_>) {
         if self.enabled(r.metadata()) {
-            eprintln!("tsreplay {}: {}", r.level().as_str().to_lowercase(), r.args());
+            let level = r.level().as_str().to_lowercase();
+            let _ = writeln!(std::io::stderr(), "tsreplay {level}: {}", r.args());
         }
     }
 

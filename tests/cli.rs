@@ -99,7 +99,10 @@ fn invalid_utf8_is_replaced_and_the_record_kept() {
     let f = write(dir.path(), "bad.xml", &bytes);
     let (code, out, err) = run(&["run", "--format", "csv", &f]);
     assert_eq!(code, 0, "{err}");
-    assert!(err.contains("repaired: invalid UTF-8 replaced by U+FFFD: 1"), "{err}");
+    assert!(
+        err.contains("repaired: invalid UTF-8 or lone surrogates replaced by U+FFFD: 1"),
+        "{err}"
+    );
     assert!(out.contains("LAB\\e\u{FFFD}ve"), "{out}");
 }
 
@@ -199,7 +202,7 @@ fn a_file_named_twice_is_read_once() {
     let (code, out, err) = run(&["run", "--format", "csv", &f, &dotted, s(dir.path())]);
     assert_eq!(code, 0, "{err}");
     assert!(out.lines().nth(1).unwrap().contains(",1,2024-01-02T03:04:05,"), "{out}");
-    assert!(err.contains("note: 2 repeated file paths were read once"), "{err}");
+    assert!(err.contains("note: 2 files or folders reached more than once, read once"), "{err}");
 }
 
 #[test]
@@ -284,4 +287,98 @@ fn missing_rule_file_is_not_called_a_compile_error() {
     let (code, _, err) = run(&["run", "--rule", "/nonexistent/rule.yml", "x"]);
     assert_eq!(code, 1);
     assert!(err.starts_with("tsreplay: cannot read rule /nonexistent/rule.yml"), "{err}");
+}
+
+/// A CrowdStrike line the default rule matches (team-written), with `{CMD}` to fill in.
+const CS_LINE: &str = "{\"event_simpleName\":\"ProcessRollup2\",\"timestamp\":\"1700000000000\",\
+    \"ImageFileName\":\"\\\\Device\\\\HarddiskVolume1\\\\Windows\\\\bitsadmin.exe\",\
+    \"CommandLine\":\"{CMD}\"}";
+
+#[test]
+fn deeply_nested_json_is_counted_not_fatal() {
+    let dir = tempfile::tempdir().unwrap();
+    let deep = format!("{{\"a\":{}{}}}", "[".repeat(50_000), "]".repeat(50_000));
+    let good = CS_LINE.replace("{CMD}", "bitsadmin /resume j");
+    let f = write(dir.path(), "deep.json", format!("{good}\n{deep}\n{good}\n").as_bytes());
+    let (code, out, err) = run(&["run", "--format", "csv", "--no-prefilter", &f]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.lines().nth(1).unwrap().contains(",2,"), "{out}");
+    assert!(err.contains("malformed: JSON nested deeper than 256 levels (skipped): 1"), "{err}");
+}
+
+#[test]
+fn cr_only_json_lines_are_separate_records() {
+    let dir = tempfile::tempdir().unwrap();
+    let good = CS_LINE.replace("{CMD}", "bitsadmin /resume j");
+    let f = write(dir.path(), "cr.json", format!("{good}\r{good}\r{good}").as_bytes());
+    let (_, out, err) = run(&["run", "--format", "csv", &f]);
+    assert!(err.contains("records read:            3"), "{err}");
+    assert!(out.lines().nth(1).unwrap().contains(",3,"), "{out}");
+}
+
+#[test]
+fn lone_surrogate_escapes_become_replacement_characters() {
+    let dir = tempfile::tempdir().unwrap();
+    let line = CS_LINE.replace("{CMD}", "bitsadmin /resume j\\ud800x");
+    let f = write(dir.path(), "s.json", format!("{line}\n").as_bytes());
+    let (code, out, err) = run(&["run", "--format", "csv", &f]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("bitsadmin /resume j\u{FFFD}x"), "{out}");
+    assert!(err.contains("repaired: invalid UTF-8 or lone surrogates replaced by U+FFFD: 1"));
+}
+
+#[test]
+fn times_outside_the_representable_range_are_unreadable_not_wrapped() {
+    let dir = tempfile::tempdir().unwrap();
+    let far = BITS_EVENT.replace("2024-01-02 03:04:05.123", "2300-01-01 00:00:00.000");
+    let f = write(dir.path(), "t.xml", far.as_bytes());
+    let (_, out, err) = run(&["run", "--format", "csv", &f]);
+    // UtcTime is unreadable, so _time falls back to SystemTime (2024), as for a missing one.
+    assert!(out.contains(",1,2024-01-02T03:04:05,2024-01-02T03:04:05"), "{out}");
+    assert!(err.contains("note: Sysmon EventID 1 without UtcTime"), "{err}");
+}
+
+#[test]
+fn devices_and_huge_thread_counts_are_refused() {
+    let (code, _, err) = run(&["run", "/dev/zero"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("not read: /dev/zero: cannot read: not a regular file"), "{err}");
+    let (code, _, err) = run(&["run", "-j", "5000", "x"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("5000 is not in 0..=1024"), "{err}");
+}
+
+#[test]
+fn symlink_loops_are_noted_and_everything_is_read_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let sub = dir.path().join("logs");
+    fs::create_dir(&sub).unwrap();
+    write(&sub, "a.xml", BITS_EVENT.as_bytes());
+    std::os::unix::fs::symlink(&sub, sub.join("again")).unwrap();
+    let (code, out, err) = run(&["run", "--format", "csv", s(dir.path()), s(&sub)]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.lines().nth(1).unwrap().contains(",1,"), "{out}");
+    assert!(err.contains("note: symlink loop not followed:"), "{err}");
+    assert!(err.contains("reached more than once, read once"), "{err}");
+}
+
+#[test]
+fn nesting_and_duplicate_columns_are_compile_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = write(dir.path(), "d.xml", BITS_EVENT.as_bytes());
+    let deep = format!(
+        "| tstats count from datamodel=Endpoint.Processes where {}Processes.dest=a{}",
+        "(".repeat(5000),
+        ")".repeat(5000)
+    );
+    let rule = rule_file(dir.path(), &deep);
+    let (code, _, err) = run(&["run", "--rule", &rule, &data]);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("at most 128 nested parentheses and NOTs"), "{err}");
+    let dup =
+        "| tstats count as Processes.dest from datamodel=Endpoint.Processes by Processes.dest";
+    let rule = rule_file(dir.path(), dup);
+    let (code, _, err) = run(&["run", "--rule", &rule, &data]);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("the output column Processes.dest twice"), "{err}");
 }

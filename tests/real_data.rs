@@ -136,3 +136,41 @@ fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
     out.sort();
     out
 }
+
+#[test]
+fn cut_and_damaged_evtx_files_report_what_they_lost() {
+    let Some(data) = shared_data() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let original =
+        fs::read(data.join("evtx/sbousseaden__sysmon_1_persist_bitsjob_SetNotifyCmdLine.evtx"))
+            .unwrap();
+    // One byte short: the single chunk is cut, its 6 whole records are still read.
+    let cut = dir.path().join("cut.evtx");
+    fs::write(&cut, &original[..original.len() - 1]).unwrap();
+    let out = tsreplay(&["run", s(&cut)]);
+    let err = stderr(&out);
+    assert!(err.contains("records read:            6"), "{err}");
+    assert!(err.contains("truncated: EVTX file whose final chunk is cut short: 1"), "{err}");
+    assert!(err.contains("chunk 0: 65535 of 65536 bytes present"), "{err}");
+    // A flipped chunk magic before the last chunk is damage, not an unused slot.
+    let mut flipped = fs::read(data.join("evtx/omerbenamram__sysmon.evtx")).unwrap();
+    flipped[4096] ^= 0xFF;
+    let bad = dir.path().join("bad.evtx");
+    fs::write(&bad, &flipped).unwrap();
+    let err = stderr(&tsreplay(&["run", s(&bad)]));
+    assert!(err.contains("malformed: EVTX chunk that failed to parse (skipped): 1"), "{err}");
+    assert!(err.contains("records read:            317"), "{err}");
+    // One flipped bit inside a record fails the chunk's checksum: reported, not read wrong.
+    let mut bit = original.clone();
+    bit[0x2319] ^= 0x01;
+    let crc = dir.path().join("crc.evtx");
+    fs::write(&crc, &bit).unwrap();
+    let err = stderr(&tsreplay(&["run", s(&crc)]));
+    assert!(err.contains("malformed: EVTX chunk that failed to parse (skipped): 1"), "{err}");
+    // Shorter than the file header: not an EVTX file to read.
+    let short = dir.path().join("short.evtx");
+    fs::write(&short, &original[..100]).unwrap();
+    let out = tsreplay(&["run", s(&short)]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("too short to be EVTX: 100 bytes"));
+}

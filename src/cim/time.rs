@@ -33,7 +33,7 @@ fn parse_fixed(v: &str) -> Option<i64> {
     };
     let (y, mo, d) = (num(0..4)?, num(5..7)?, num(8..10)?);
     let (h, mi, s) = (num(11..13)?, num(14..16)?, num(17..19)?);
-    if !(1..=12).contains(&mo) || !(1..=31).contains(&d) || h > 23 || mi > 59 || s > 60 {
+    if !(1..=12).contains(&mo) || d < 1 || d > days_in_month(y, mo) || h > 23 || mi > 59 || s > 60 {
         return None;
     }
     let mut rest = &b[19..];
@@ -55,7 +55,18 @@ fn parse_fixed(v: &str) -> Option<i64> {
         return None;
     }
     let days = days_from_civil(y, mo, d);
-    Some(((days * 24 + h) * 60 + mi) * 60_000_000_000 + s * 1_000_000_000 + frac_ns)
+    let secs = ((days * 24 + h) * 60 + mi) * 60 + s;
+    // i64 nanoseconds reach from 1677 to 2262; a time outside that is unreadable, not wrapped.
+    secs.checked_mul(1_000_000_000)?.checked_add(frac_ns)
+}
+
+fn days_in_month(y: i64, m: i64) -> i64 {
+    match m {
+        2 if (y % 4 == 0 && y % 100 != 0) || y % 400 == 0 => 29,
+        2 => 28,
+        4 | 6 | 9 | 11 => 30,
+        _ => 31,
+    }
 }
 
 /// Days since 1970-01-01 for a proleptic Gregorian date.
@@ -98,5 +109,10 @@ mod tests {
         assert_eq!(parse_time("yesterday", MS), None);
         assert_eq!(parse_time("2019-13-19 14:48:30", MS), None);
         assert_eq!(parse_time("", MS), None);
+        assert_eq!(parse_time("2020-02-31 00:00:00", MS), None);
+        assert_eq!(parse_time("2300-01-01 00:00:00.000", MS), None);
+        assert_eq!(parse_time("0000-01-01 00:00:00", MS), None);
+        assert_eq!(parse_time("2024-02-29 00:00:00", MS), Some(1_709_164_800_000_000_000));
+        assert_eq!(parse_time("99999999999999999999", MS), None);
     }
 }

@@ -21,6 +21,90 @@ pub enum JsonSkip {
     Invalid,
     /// Valid JSON, but not an object.
     NotObject,
+    /// Arrays and objects nested deeper than `MAX_DEPTH` (refused before parsing, so that a
+    /// hostile line cannot exhaust the stack).
+    TooDeep,
+}
+
+/// The deepest nesting of arrays and objects a line may have.
+pub const MAX_DEPTH: usize = 256;
+
+/// Whether brackets outside strings nest deeper than `MAX_DEPTH`.
+pub fn too_deep(line: &[u8]) -> bool {
+    if memchr::memchr2_iter(b'[', b'{', line).nth(MAX_DEPTH).is_none() {
+        return false;
+    }
+    let (mut depth, mut in_string, mut escaped) = (0usize, false, false);
+    for &b in line {
+        if in_string {
+            match (escaped, b) {
+                (true, _) => escaped = false,
+                (false, b'\\') => escaped = true,
+                (false, b'"') => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match b {
+            b'"' => in_string = true,
+            b'[' | b'{' => {
+                depth += 1;
+                if depth > MAX_DEPTH {
+                    return true;
+                }
+            }
+            b']' | b'}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    false
+}
+
+/// Replaces `\uXXXX` escapes of unpaired UTF-16 surrogates with `\uFFFD` (Part A.8: U+FFFD,
+/// record kept). Returns how many were replaced; `buf` is left alone when there are none.
+pub fn repair_lone_surrogates(buf: &mut Vec<u8>) -> usize {
+    if memmem::find(buf, b"\\u").is_none() {
+        return 0;
+    }
+    let mut out = Vec::with_capacity(buf.len());
+    let mut fixed = 0;
+    let mut i = 0;
+    while i < buf.len() {
+        if buf[i] == b'\\' && i + 1 < buf.len() {
+            if buf[i + 1] == b'u' {
+                if let Some(unit) = hex4(buf.get(i + 2..i + 6)) {
+                    let low = hex4(buf.get(i + 8..i + 12))
+                        .filter(|_| buf.get(i + 6..i + 8) == Some(b"\\u"));
+                    let paired = (0xD800..0xDC00).contains(&unit)
+                        && low.is_some_and(|l| (0xDC00..0xE000).contains(&l));
+                    if (0xD800..0xE000).contains(&unit) && !paired {
+                        out.extend_from_slice(b"\\uFFFD");
+                        fixed += 1;
+                        i += 6;
+                        continue;
+                    }
+                    let take = if paired { 12 } else { 6 };
+                    out.extend_from_slice(&buf[i..i + take]);
+                    i += take;
+                    continue;
+                }
+            }
+            out.extend_from_slice(&buf[i..i + 2]);
+            i += 2;
+            continue;
+        }
+        out.push(buf[i]);
+        i += 1;
+    }
+    if fixed > 0 {
+        *buf = out;
+    }
+    fixed
+}
+
+fn hex4(b: Option<&[u8]>) -> Option<u32> {
+    let s = std::str::from_utf8(b?).ok()?;
+    (s.len() == 4).then(|| u32::from_str_radix(s, 16).ok())?
 }
 
 /// A parsed line: its kind, and its fields when the kind is read at all.
@@ -34,6 +118,9 @@ pub struct Parsed<'a> {
 
 /// Parses `buf` (a copy of one line that simd-json may rewrite in place).
 pub fn parse<'a>(buf: &'a mut [u8], proj: &Projection) -> Result<Parsed<'a>, JsonSkip> {
+    if too_deep(buf) {
+        return Err(JsonSkip::TooDeep);
+    }
     let value = simd_json::to_borrowed_value(buf).map_err(|_| JsonSkip::Invalid)?;
     let BorrowedValue::Object(obj) = value else { return Err(JsonSkip::NotObject) };
     let kind = kind_of(|k| obj.get(k).and_then(scalar_text));
@@ -189,6 +276,22 @@ mod tests {
         assert_eq!(parse(&mut a, &proj()).unwrap_err(), JsonSkip::NotObject);
         let mut b = b"{\"a\":".to_vec();
         assert_eq!(parse(&mut b, &proj()).unwrap_err(), JsonSkip::Invalid);
+    }
+
+    #[test]
+    fn deep_nesting_is_refused_before_parsing() {
+        let mut deep =
+            format!("{{\"a\":{}{}}}", "[".repeat(100_000), "]".repeat(100_000)).into_bytes();
+        assert_eq!(parse(&mut deep, &proj()).unwrap_err(), JsonSkip::TooDeep);
+        let brackets_in_string = format!("{{\"a\":\"{}\"}}", "[".repeat(1000));
+        assert!(!too_deep(brackets_in_string.as_bytes()));
+    }
+
+    #[test]
+    fn lone_surrogates_become_replacement_characters() {
+        let mut b = br#"{"a":"x\ud800y\udc00z\ud83d\ude00\\ud800"}"#.to_vec();
+        assert_eq!(repair_lone_surrogates(&mut b), 2);
+        assert_eq!(b, br#"{"a":"x\uFFFDy\uFFFDz\ud83d\ude00\\ud800"}"#.to_vec());
     }
 
     #[test]

@@ -113,7 +113,12 @@ enum EventData<'a> {
 }
 
 fn eventdata(rec: &str) -> EventData<'_> {
-    let Some(open) = memmem::find(rec.as_bytes(), b"<EventData") else { return EventData::Absent };
+    let Some(open) = memmem::find(rec.as_bytes(), b"<EventData") else {
+        // No EventData in a complete record is an event without data; in a record cut short,
+        // the data may be what was cut.
+        let complete = rec.trim_end().ends_with("</Event>");
+        return if complete { EventData::Absent } else { EventData::Cut };
+    };
     let after = &rec[open + "<EventData".len()..];
     let Some(gt) = after.find('>') else { return EventData::Cut };
     if after[..gt].ends_with('/') {
@@ -275,7 +280,7 @@ fn entity(name: &str) -> Option<char> {
                 Some(hex) => u32::from_str_radix(hex, 16).ok()?,
                 None => num.parse().ok()?,
             };
-            char::from_u32(code)
+            char::from_u32(code).filter(|c| *c != '\0')
         }
     }
 }
@@ -351,6 +356,20 @@ mod tests {
         let cut = &SPLUNK[..SPLUNK.find("</EventData>").unwrap()];
         let h = header(cut);
         assert_eq!(extract(cut, h, &proj(&["Image"])), Some(Extracted::EventDataCut));
+    }
+
+    #[test]
+    fn record_cut_before_eventdata_gives_no_fields() {
+        let cut = &SPLUNK[..SPLUNK.find("<EventData>").unwrap() + 5];
+        assert_eq!(extract(cut, header(cut), &proj(&["Image"])), Some(Extracted::EventDataCut));
+        let no_data = SPLUNK.replace(
+            &SPLUNK[SPLUNK.find("<EventData>").unwrap()..SPLUNK.find("</Event>").unwrap()],
+            "",
+        );
+        assert!(matches!(
+            extract(&no_data, header(&no_data), &proj(&["Image"])),
+            Some(Extracted::Event(_))
+        ));
     }
 
     #[test]

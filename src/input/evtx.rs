@@ -12,7 +12,7 @@ use evtx::err::EvtxError;
 use evtx::{EvtxParser, ParserSettings};
 
 /// The size of the EVTX file header, before the first chunk.
-const FILE_HEADER: usize = 4096;
+pub const FILE_HEADER: usize = 4096;
 
 /// The magic that opens every EVTX chunk.
 const CHUNK_MAGIC: &[u8] = b"ElfChnk\0";
@@ -45,6 +45,15 @@ pub enum Item {
         /// (zero-filled or stale bytes), not damage.
         unused: bool,
     },
+    /// The final chunk is cut short: `present` of its 65,536 bytes are in the file.
+    CutChunk {
+        /// Its number in the file.
+        chunk: u64,
+        /// How many of its bytes the file holds.
+        present: usize,
+    },
+    /// A file header with no chunk after it: an empty log.
+    NoChunks,
     /// The file cannot be read as EVTX at all.
     BadFile {
         /// The crate's message.
@@ -52,9 +61,38 @@ pub enum Item {
     },
 }
 
-/// Reads every record of the EVTX file `data`, in file order.
+/// Reads every record of the EVTX file `data`, in file order. Chunk checksums are checked, so
+/// a damaged chunk is reported rather than read wrong. A final chunk cut short is read up to
+/// the cut: its whole records are given and the cut is reported.
 pub fn read(data: &[u8], mut each: impl FnMut(Item)) {
-    let settings = ParserSettings::default();
+    let whole = FILE_HEADER + data.len().saturating_sub(FILE_HEADER) / CHUNK_SIZE * CHUNK_SIZE;
+    let last_magic = last_chunk_with_magic(data);
+    if whole == FILE_HEADER && data.len() == FILE_HEADER {
+        return each(Item::NoChunks);
+    }
+    parse(&data[..whole.min(data.len())], true, &mut |item| {
+        each(reclassify(item, data, last_magic))
+    });
+    let rest = data.len().saturating_sub(whole);
+    if rest == 0 || data.len() < FILE_HEADER {
+        return;
+    }
+    let chunk = (whole - FILE_HEADER) / CHUNK_SIZE;
+    each(Item::CutChunk { chunk: chunk as u64, present: rest });
+    if !data[whole..].starts_with(CHUNK_MAGIC) {
+        return;
+    }
+    // The cut chunk alone, behind the file header and padded with zeros: its checksum cannot
+    // hold, so it is read without checking it.
+    let mut padded = Vec::with_capacity(FILE_HEADER + CHUNK_SIZE);
+    padded.extend_from_slice(&data[..FILE_HEADER]);
+    padded.extend_from_slice(&data[whole..]);
+    padded.resize(FILE_HEADER + CHUNK_SIZE, 0);
+    parse(&padded, false, &mut each);
+}
+
+fn parse(data: &[u8], checksums: bool, each: &mut dyn FnMut(Item)) {
+    let settings = ParserSettings::default().validate_checksums(checksums);
     let parser = EvtxParser::from_read_seek(Cursor::new(data));
     let mut parser = match parser {
         Ok(p) => p.with_configuration(settings),
@@ -68,11 +106,30 @@ pub fn read(data: &[u8], mut each: impl FnMut(Item)) {
     }
 }
 
+/// The index of the last chunk slot that starts with the chunk magic.
+fn last_chunk_with_magic(data: &[u8]) -> Option<usize> {
+    let slots = data.len().saturating_sub(FILE_HEADER) / CHUNK_SIZE;
+    (0..slots).rev().find(|i| data[FILE_HEADER + i * CHUNK_SIZE..].starts_with(CHUNK_MAGIC))
+}
+
+/// A slot without the chunk magic is unused only when no later slot holds a chunk; before the
+/// last chunk it is a damaged chunk.
+fn reclassify(item: Item, _data: &[u8], last_magic: Option<usize>) -> Item {
+    match item {
+        Item::BadChunk { chunk, unused: true }
+            if last_magic.is_some_and(|l| chunk as usize <= l) =>
+        {
+            Item::BadChunk { chunk, unused: false }
+        }
+        other => other,
+    }
+}
+
 fn classify(data: &[u8], e: &EvtxError) -> Item {
     match e {
         EvtxError::FailedToParseChunk { chunk_id, .. } => {
             let start = FILE_HEADER + (*chunk_id as usize) * CHUNK_SIZE;
-            let slot = data.get(start..(start + CHUNK_SIZE).min(data.len())).unwrap_or(&[]);
+            let slot = data.get(start..).unwrap_or(&[]);
             Item::BadChunk { chunk: *chunk_id, unused: !slot.starts_with(CHUNK_MAGIC) }
         }
         EvtxError::FailedToParseRecord { record_id, source } => {

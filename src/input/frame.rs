@@ -34,7 +34,7 @@ pub fn next_event_start(bytes: &[u8], from: usize) -> Option<usize> {
     while pos < bytes.len() {
         let at = pos + finder.find(&bytes[pos..])?;
         match bytes.get(at + 6) {
-            Some(b' ' | b'\t' | b'\r' | b'\n' | b'>' | b'/') | None => return Some(at),
+            Some(b' ' | b'\t' | b'\r' | b'\n' | b'>' | b'/') => return Some(at),
             _ => pos = at + 6,
         }
     }
@@ -81,17 +81,14 @@ fn is_dump_separator(text: &[u8]) -> bool {
     })
 }
 
-/// Calls `each` with the byte range of every non-blank line (without `\r\n`).
+/// Calls `each` with the byte range of every non-blank line. Lines end at LF, CR or CRLF: a
+/// JSON value cannot hold a raw CR or LF, so either one ends a record.
 pub fn json_lines(chunk: &[u8], mut each: impl FnMut(Range<usize>)) {
     let mut pos = 0;
     while pos < chunk.len() {
-        let end = memchr::memchr(b'\n', &chunk[pos..]).map_or(chunk.len(), |i| pos + i);
-        let mut line_end = end;
-        if line_end > pos && chunk[line_end - 1] == b'\r' {
-            line_end -= 1;
-        }
-        if chunk[pos..line_end].iter().any(|b| !b.is_ascii_whitespace()) {
-            each(pos..line_end);
+        let end = memchr::memchr2(b'\n', b'\r', &chunk[pos..]).map_or(chunk.len(), |i| pos + i);
+        if chunk[pos..end].iter().any(|b| !b.is_ascii_whitespace()) {
+            each(pos..end);
         }
         pos = end + 1;
     }
@@ -159,10 +156,13 @@ mod tests {
         let xml = b"<Event 1></Event><Event 2></Event><Event 3></Event>";
         let chunks = split(xml, Format::Xml, 5);
         assert_eq!(chunks, [0..17, 17..34, 34..51]);
-        let lines = b"{}\r\n{}\n\n{}";
+        let lines = b"{}\r\n{}\n\r{}";
         assert_eq!(split(lines, Format::JsonLines, 1), [0..4, 4..7, 7..10]);
         let mut got = Vec::new();
         json_lines(lines, |r| got.push(r));
         assert_eq!(got, [0..2, 4..6, 8..10]);
+        let mut got = Vec::new();
+        json_lines(b"{}\r{}\r", |r| got.push(r));
+        assert_eq!(got, [0..2, 3..5]);
     }
 }

@@ -32,10 +32,15 @@ impl Bytes {
     }
 }
 
-/// Maps `path`, or reads it when it cannot be mapped (empty files, pipes, special files).
+/// Maps `path`, or reads it when it cannot be mapped. Only regular files are read: a device or
+/// a pipe could be endless, and is refused with an `Unsupported` error.
 pub fn open(path: &Path) -> std::io::Result<Bytes> {
     let file = File::open(path)?;
     let meta = file.metadata()?;
+    if !meta.is_file() {
+        let msg = "not a regular file (devices, pipes and sockets are not read)";
+        return Err(std::io::Error::new(std::io::ErrorKind::Unsupported, msg));
+    }
     if meta.is_file() && meta.len() > 0 {
         // SAFETY: the map is read-only and lives no longer than `Bytes`. Its contents stay
         // valid as long as no other process truncates or rewrites the file during the run,

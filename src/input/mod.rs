@@ -57,54 +57,86 @@ pub enum Opened {
     Failed(InputError),
 }
 
-/// Expands `paths` into files: folders are walked recursively in name order; symlinked
-/// folders are followed once (a loop is reported, not followed again). A file reached twice
-/// (named twice, or through two paths) is read once; the count of such repeats is returned.
-pub fn discover(paths: &[PathBuf]) -> (Vec<PathBuf>, Vec<InputError>, usize) {
-    let mut files = Vec::new();
-    let mut errors = Vec::new();
-    let mut seen = HashSet::new();
+/// Expands `paths` into files: folders are walked recursively in name order. A symlink back
+/// to a folder being walked (a loop) is not followed, and is reported as a note. A file or a
+/// folder reached twice (named twice, given inside another, or hard-linked) is read once; the
+/// count of such repeats is returned.
+pub fn discover(paths: &[PathBuf]) -> Discovered {
+    let mut d = Discovered::default();
+    let mut seen_dirs = HashSet::new();
     for p in paths {
-        walk(p, &mut files, &mut errors, &mut seen);
+        walk(p, &mut d, &mut seen_dirs, &mut Vec::new());
     }
     let mut unique = HashSet::new();
-    let before = files.len();
-    files.retain(|f| unique.insert(std::fs::canonicalize(f).unwrap_or_else(|_| f.clone())));
-    let repeats = before - files.len();
-    if repeats > 0 {
-        log::debug!("input: {repeats} repeated file paths read once");
+    let before = d.files.len();
+    d.files.retain(|f| unique.insert(file_id(f)));
+    d.repeats += before - d.files.len();
+    if d.repeats > 0 {
+        log::debug!("input: {} repeated paths read once", d.repeats);
     }
-    (files, errors, repeats)
+    d
 }
 
-fn walk(
-    p: &Path,
-    files: &mut Vec<PathBuf>,
-    errors: &mut Vec<InputError>,
-    seen: &mut HashSet<PathBuf>,
-) {
-    let fail = |reason: String| InputError { path: p.to_path_buf(), reason };
+/// What walking the input paths found.
+#[derive(Debug, Default)]
+pub struct Discovered {
+    /// The files to read, each once.
+    pub files: Vec<PathBuf>,
+    /// Paths that could not be used.
+    pub errors: Vec<InputError>,
+    /// Files or folders reached more than once, read once.
+    pub repeats: usize,
+    /// Symlinks that lead back into a folder being walked, not followed.
+    pub loops: Vec<PathBuf>,
+}
+
+/// A file's identity: device and inode where the platform has them, else its canonical path.
+fn file_id(p: &Path) -> (u64, u64, PathBuf) {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        if let Ok(m) = std::fs::metadata(p) {
+            return (m.dev(), m.ino(), PathBuf::new());
+        }
+    }
+    (0, 0, std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf()))
+}
+
+fn walk(p: &Path, d: &mut Discovered, seen: &mut HashSet<PathBuf>, ancestors: &mut Vec<PathBuf>) {
     let meta = match std::fs::metadata(p) {
         Ok(m) => m,
-        Err(e) => return errors.push(fail(format!("cannot read: {e}"))),
+        Err(e) => {
+            let reason = format!("cannot read: {e}");
+            return d.errors.push(InputError { path: p.to_path_buf(), reason });
+        }
     };
     if !meta.is_dir() {
-        files.push(p.to_path_buf());
+        d.files.push(p.to_path_buf());
         return;
     }
     let canonical = std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf());
-    if !seen.insert(canonical) {
-        return errors.push(fail("folder already visited (symlink loop?), skipped".into()));
+    if ancestors.contains(&canonical) {
+        log::debug!("input: {} leads back to a folder being walked; not followed", p.display());
+        return d.loops.push(p.to_path_buf());
+    }
+    if !seen.insert(canonical.clone()) {
+        d.repeats += 1;
+        return;
     }
     let entries = match std::fs::read_dir(p) {
         Ok(rd) => rd,
-        Err(e) => return errors.push(fail(format!("cannot list folder: {e}"))),
+        Err(e) => {
+            let reason = format!("cannot list folder: {e}");
+            return d.errors.push(InputError { path: p.to_path_buf(), reason });
+        }
     };
     let mut children: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
     children.sort();
+    ancestors.push(canonical);
     for child in children {
-        walk(&child, files, errors, seen);
+        walk(&child, d, seen, ancestors);
     }
+    ancestors.pop();
 }
 
 /// Opens and recognises one file; `forced` overrides recognition (`--sourcetype`).
@@ -121,6 +153,10 @@ pub fn open(path: &Path, forced: Option<Format>) -> Opened {
     let is_evtx = raw.starts_with(detect::EVTX_MAGIC);
     if forced == Some(Format::Evtx) && !is_evtx {
         return fail("not an EVTX file (no ElfFile magic), though --sourcetype evtx".into());
+    }
+    if is_evtx && raw.len() < evtx::FILE_HEADER {
+        let n = raw.len();
+        return fail(format!("too short to be EVTX: {n} bytes, and the file header alone is 4096"));
     }
     if is_evtx && forced.is_none_or(|f| f == Format::Evtx) {
         log::trace!("{}: EVTX", path.display());

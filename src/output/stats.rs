@@ -37,10 +37,16 @@ pub enum Issue {
     EvtxEmptyChunk,
     /// A record read from an EVTX-dump XML rendering.
     DumpRendering,
+    /// An EVTX file whose final chunk is cut short.
+    EvtxCutChunk,
+    /// An EVTX file with a header and no chunk.
+    EvtxNoChunks,
+    /// A JSON line nested deeper than the parser allows.
+    JsonTooDeep,
 }
 
 impl Issue {
-    const ALL: [Issue; 12] = [
+    const ALL: [Issue; 15] = [
         Issue::InvalidJson,
         Issue::JsonNotObject,
         Issue::EventDataCut,
@@ -53,6 +59,9 @@ impl Issue {
         Issue::EvtxChunk,
         Issue::EvtxEmptyChunk,
         Issue::DumpRendering,
+        Issue::EvtxCutChunk,
+        Issue::EvtxNoChunks,
+        Issue::JsonTooDeep,
     ];
 
     fn label(self) -> &'static str {
@@ -62,7 +71,7 @@ impl Issue {
             Issue::EventDataCut => "truncated: XML record cut before </EventData> (no fields)",
             Issue::Unterminated => "truncated: XML record without </Event>",
             Issue::NonXmlText => "skipped: non-XML text between records",
-            Issue::InvalidUtf8 => "repaired: invalid UTF-8 replaced by U+FFFD",
+            Issue::InvalidUtf8 => "repaired: invalid UTF-8 or lone surrogates replaced by U+FFFD",
             Issue::NoTime => "skipped: process creation without a readable time",
             Issue::TimeFallback => {
                 "note: Sysmon EventID 1 without UtcTime, timed from SystemTime/TimeCreated"
@@ -73,12 +82,21 @@ impl Issue {
                 "note: EVTX chunk slots without a chunk header (unused, skipped)"
             }
             Issue::DumpRendering => "note: records read from an EVTX-dump XML rendering",
+            Issue::EvtxCutChunk => "truncated: EVTX file whose final chunk is cut short",
+            Issue::EvtxNoChunks => "note: EVTX file with no chunk (an empty log)",
+            Issue::JsonTooDeep => "malformed: JSON nested deeper than 256 levels (skipped)",
         }
     }
 
     /// Whether this kind is a loss or damage the user must be warned about.
     pub fn is_warning(self) -> bool {
-        !matches!(self, Issue::TimeFallback | Issue::EvtxEmptyChunk | Issue::DumpRendering)
+        !matches!(
+            self,
+            Issue::TimeFallback
+                | Issue::EvtxEmptyChunk
+                | Issue::DumpRendering
+                | Issue::EvtxNoChunks
+        )
     }
 }
 
@@ -194,8 +212,10 @@ pub struct Summary {
     pub failed: Vec<(PathBuf, String)>,
     /// Files that were empty.
     pub empty: Vec<PathBuf>,
-    /// Input paths that named a file already read (read once).
+    /// Input paths that named a file or folder already read (read once).
     pub repeated_paths: usize,
+    /// Symlinks leading back into a folder being walked (not followed).
+    pub loops: Vec<PathBuf>,
     /// The merged counters.
     pub stats: Stats,
     /// Result rows.
@@ -236,8 +256,11 @@ impl Summary {
             let _ = writeln!(out, "  empty file: {}", p.display());
         }
         if self.repeated_paths > 0 {
-            let _ =
-                writeln!(out, "  note: {} repeated file paths were read once", self.repeated_paths);
+            let n = self.repeated_paths;
+            let _ = writeln!(out, "  note: {n} files or folders reached more than once, read once");
+        }
+        for p in &self.loops {
+            let _ = writeln!(out, "  note: symlink loop not followed: {}", p.display());
         }
         if self.files.is_empty() {
             let _ = writeln!(out, "  warning: no input file was read");

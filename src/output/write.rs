@@ -47,9 +47,20 @@ fn write_json(out: &mut dyn Write, table: &ResultTable) -> io::Result<()> {
     Ok(())
 }
 
-/// Characters a table cell shows in place of a line break or tab, so rows stay one line.
+/// A table cell as shown: line breaks and tabs as `\n`, `\r`, `\t`, and other control
+/// characters as `\xNN`, so rows stay one line and no value drives the terminal.
 fn visible(s: &str) -> String {
-    s.replace('\r', "\\r").replace('\n', "\\n").replace('\t', "\\t")
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if c.is_control() => out.push_str(&format!("\\x{:02x}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 fn write_aligned(out: &mut dyn Write, table: &ResultTable) -> io::Result<()> {

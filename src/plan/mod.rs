@@ -245,6 +245,11 @@ impl<'s> Lowering<'s> {
         let by = t.by.iter().map(|b| self.cim_field(b)).collect::<Result<Vec<_>, _>>()?;
         let mut columns: Vec<String> = t.by.iter().map(|b| b.node.clone()).collect();
         columns.extend(aggs.iter().map(|a| a.name.clone()));
+        let mut seen = std::collections::HashSet::new();
+        if let Some(dup) = columns.iter().find(|c| !seen.insert(c.as_str())) {
+            let found = format!("the output column {dup} twice");
+            return Err(err(CompileErrorKind::UnsupportedSyntax { found }, t.span));
+        }
         let (post, final_columns) = lower_post(&tree.commands, columns.clone())?;
         let _ = self.search;
         Ok(Plan {
@@ -571,6 +576,18 @@ mod tests {
             kind,
             CompileErrorKind::UnsupportedAggregate { name: "dc(Processes.dest)".into() }
         );
+    }
+
+    #[test]
+    fn duplicate_columns_are_refused() {
+        for search in [
+            "| tstats count as Processes.dest from datamodel=Endpoint.Processes by Processes.dest",
+            "| tstats count count from datamodel=Endpoint.Processes",
+            "| tstats count from datamodel=Endpoint.Processes by Processes.dest Processes.dest",
+        ] {
+            let e = compile_search(search).unwrap_err();
+            assert!(matches!(e.kind, CompileErrorKind::UnsupportedSyntax { .. }), "{search}");
+        }
     }
 
     #[test]

@@ -41,6 +41,11 @@ pub enum CompileErrorKind {
         /// The macro being expanded when the limit was hit.
         name: String,
     },
+    /// Expansion grew past the size limit (a macro that multiplies itself).
+    MacroTooLarge {
+        /// The macro whose expansion crossed the limit.
+        name: String,
+    },
     /// A backtick with no closing partner.
     UnclosedMacro,
     /// The search does not start with `| tstats`.
@@ -153,6 +158,9 @@ impl fmt::Display for CompileErrorKind {
             UnknownMacro { name } => write!(f, "unknown macro `{name}`"),
             MacroRecursion { name } => write!(f, "macro `{name}` expands into itself"),
             UnclosedMacro => write!(f, "a backtick macro is not closed"),
+            MacroTooLarge { name } => {
+                write!(f, "macro `{name}` expands to more than 1 MiB of search text")
+            }
             NotTstats => write!(f, "the search must start with `| tstats`"),
             UnsupportedCommand { name } => write!(f, "unsupported command `{name}`"),
             UnsupportedAggregate { name } => write!(f, "unsupported aggregate `{name}`"),

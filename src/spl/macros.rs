@@ -16,6 +16,10 @@ use super::error::{CompileError, CompileErrorKind};
 /// How deep macros may nest before expansion is refused.
 const MAX_DEPTH: usize = 32;
 
+/// The longest expanded search accepted, in bytes (a macro that doubles itself at each level
+/// would otherwise grow without bound).
+const MAX_EXPANDED: usize = 1 << 20;
+
 /// The macros the embedded default rule needs, as security_content defines them.
 const DEFAULT_MACROS: &str = include_str!("default_macros.yml");
 
@@ -54,9 +58,9 @@ impl MacroTable {
         self.defs.insert((def.name.clone(), def.arguments.len()), def);
     }
 
-    /// Loads every `*.yml`/`*.yaml` file under `dir` (recursively) that defines a macro (has
-    /// `name` and `definition`); other YAML files, such as detections, are passed over. Returns
-    /// the number of macros loaded.
+    /// Loads every `*.yml`/`*.yaml` file under `dir` (recursively) that defines macros: one
+    /// macro (`name`, `definition`) or a list of them. Other YAML files, such as detections,
+    /// are passed over. Returns the number of macros loaded.
     pub fn load_dir(&mut self, dir: &Path) -> Result<usize, CompileError> {
         let mut files = Vec::new();
         collect_yaml(dir, &mut files).map_err(|e| bad_file(dir, &e.to_string()))?;
@@ -66,17 +70,20 @@ impl MacroTable {
             let text = std::fs::read_to_string(file).map_err(|e| bad_file(file, &e.to_string()))?;
             let value: serde_yaml_ng::Value =
                 serde_yaml_ng::from_str(&text).map_err(|e| bad_file(file, &e.to_string()))?;
-            if value.get("definition").is_none() {
-                log::debug!(
-                    "macros: {} has no `definition`, not a macro; passed over",
-                    file.display()
-                );
-                continue;
-            }
-            let def: MacroDef =
-                serde_yaml_ng::from_value(value).map_err(|e| bad_file(file, &e.to_string()))?;
-            self.insert(def);
-            loaded += 1;
+            let defs: Vec<MacroDef> = match value {
+                serde_yaml_ng::Value::Sequence(_) => {
+                    serde_yaml_ng::from_value(value).map_err(|e| bad_file(file, &e.to_string()))?
+                }
+                v if v.get("definition").is_some() => {
+                    vec![serde_yaml_ng::from_value(v).map_err(|e| bad_file(file, &e.to_string()))?]
+                }
+                _ => {
+                    log::debug!("macros: {} defines no macro; passed over", file.display());
+                    continue;
+                }
+            };
+            loaded += defs.len();
+            defs.into_iter().for_each(|d| self.insert(d));
         }
         log::debug!("macros: {loaded} loaded from {}", dir.display());
         Ok(loaded)
@@ -123,6 +130,10 @@ impl MacroTable {
             }
             let (name, _) = split_call(call);
             out.push_str(&self.expand_at(&body, filter_name, depth + 1, name)?);
+            if out.len() > MAX_EXPANDED {
+                let kind = CompileErrorKind::MacroTooLarge { name: name.to_string() };
+                return Err(CompileError::bare(kind));
+            }
             rest = &after[close + 1..];
         }
         out.push_str(rest);
@@ -251,6 +262,18 @@ mod tests {
         let t = table(&[("loop", "`loop`", &[])]);
         let err = t.expand("`loop`", "f").unwrap_err();
         assert_eq!(err.kind, CompileErrorKind::MacroRecursion { name: "loop".into() });
+    }
+
+    #[test]
+    fn doubling_macros_are_bounded() {
+        let mut t = MacroTable::default();
+        for i in 0..24 {
+            let definition = format!("`m{}` `m{}`", i + 1, i + 1);
+            t.insert(MacroDef { name: format!("m{i}"), definition, arguments: vec![] });
+        }
+        t.insert(MacroDef { name: "m24".into(), definition: "x=1".into(), arguments: vec![] });
+        let err = t.expand("`m0`", "f").unwrap_err();
+        assert!(matches!(err.kind, CompileErrorKind::MacroTooLarge { .. }));
     }
 
     #[test]

@@ -42,15 +42,19 @@ fn split_commands(tokens: &[Token]) -> Vec<&[Token]> {
 /// `key=value` pairs and `rename` pairs: two spanned words.
 type Pairs = Vec<(Spanned<String>, Spanned<String>)>;
 
+/// How deeply parentheses and `NOT`s may nest.
+const MAX_NESTING: usize = 128;
+
 struct Parser<'t> {
     toks: &'t [Token],
     pos: usize,
     text: &'t str,
+    depth: usize,
 }
 
 impl<'t> Parser<'t> {
     fn new(toks: &'t [Token], text: &'t str) -> Parser<'t> {
-        Parser { toks, pos: 0, text }
+        Parser { toks, pos: 0, text, depth: 0 }
     }
 
     fn peek(&self) -> Option<&'t Token> {
@@ -307,10 +311,17 @@ impl<'t> Parser<'t> {
     }
 
     fn not_expr(&mut self, stop: &[&str]) -> Result<SearchExpr, CompileError> {
-        if self.eat_keyword("NOT") {
-            return Ok(SearchExpr::Not(Box::new(self.not_expr(stop)?)));
+        self.depth += 1;
+        if self.depth > MAX_NESTING {
+            return Err(self.error("at most 128 nested parentheses and NOTs"));
         }
-        self.primary(stop)
+        let result = if self.eat_keyword("NOT") {
+            self.not_expr(stop).map(|e| SearchExpr::Not(Box::new(e)))
+        } else {
+            self.primary(stop)
+        };
+        self.depth -= 1;
+        result
     }
 
     fn primary(&mut self, stop: &[&str]) -> Result<SearchExpr, CompileError> {
@@ -367,9 +378,6 @@ impl<'t> Parser<'t> {
         self.expect(&Tok::LParen, "`(` after IN")?;
         let mut values = Vec::new();
         loop {
-            if self.eat(&Tok::RParen) {
-                break;
-            }
             values.push(self.word("a value in the IN list")?);
             if !self.eat(&Tok::Comma) {
                 self.expect(&Tok::RParen, "`,` or `)` in the IN list")?;
@@ -462,6 +470,21 @@ mod tests {
         let text = "| tstats count from datamodel=Endpoint.Processes where (a=1 OR b=2 by x";
         let err = parse_search(text).unwrap_err();
         assert_eq!(err.kind, CompileErrorKind::Syntax { expected: "`)`", found: "by".into() });
+    }
+
+    #[test]
+    fn deep_nesting_is_a_compile_error() {
+        let text = format!(
+            "| tstats count from datamodel=Endpoint.Processes where {}a=1{}",
+            "(".repeat(10_000),
+            ")".repeat(10_000)
+        );
+        assert!(matches!(parse_search(&text).unwrap_err().kind, CompileErrorKind::Syntax { .. }));
+        let nots = format!(
+            "| tstats count from datamodel=Endpoint.Processes where {}a=1",
+            "NOT ".repeat(30_000)
+        );
+        assert!(parse_search(&nots).is_err());
     }
 
     #[test]

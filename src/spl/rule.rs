@@ -41,7 +41,12 @@ impl Detection {
 
     /// Reads and parses a detection file.
     pub fn from_path(path: &Path) -> Result<Detection, CompileError> {
-        let text = std::fs::read_to_string(path).map_err(|e| {
+        let regular = std::fs::metadata(path).map(|m| m.is_file());
+        let text = match regular {
+            Ok(false) => Err(std::io::Error::other("not a regular file")),
+            _ => std::fs::read_to_string(path),
+        };
+        let text = text.map_err(|e| {
             let kind = CompileErrorKind::ReadRule {
                 path: path.display().to_string(),
                 reason: e.to_string(),
