@@ -71,8 +71,9 @@ struct RunArgs {
     /// Target chunk size in bytes for text inputs.
     #[arg(long, default_value_t = engine::DEFAULT_CHUNK, hide = true)]
     chunk_size: usize,
-    /// Turn the raw-byte prefilter off (to check it; results must not change).
-    #[arg(long, hide = true)]
+    /// Parse every record: the raw-byte prefilter off. Rows never change; malformed records the
+    /// prefilter would have skipped are counted too.
+    #[arg(long)]
     no_prefilter: bool,
     /// Do not print the summary on stderr (paths that could not be read are still named).
     #[arg(short, long)]
