@@ -92,8 +92,18 @@ pub fn explain(c: &Compiled) -> String {
     explain::render(&c.plan, &d)
 }
 
+/// Receives the run's progress, in input bytes (a progress bar, say).
+pub trait Progress: Send + Sync {
+    /// The run starts; `total` bytes will be read.
+    fn start(&self, total: u64);
+    /// `bytes` more were read, holding `records` more records.
+    fn advance(&self, bytes: u64, records: u64);
+    /// The run is over.
+    fn finish(&self);
+}
+
 /// How to run.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Options {
     /// Worker threads (0: one per core).
     pub threads: usize,
@@ -105,6 +115,8 @@ pub struct Options {
     pub tz: jiff::tz::TimeZone,
     /// A format forced on every input (`--sourcetype`).
     pub forced: Option<Format>,
+    /// Where progress goes, if anywhere.
+    pub progress: Option<std::sync::Arc<dyn Progress>>,
 }
 
 impl Default for Options {
@@ -115,6 +127,7 @@ impl Default for Options {
             prefilter: true,
             tz: jiff::tz::TimeZone::UTC,
             forced: None,
+            progress: None,
         }
     }
 }
@@ -137,6 +150,7 @@ struct Ctx<'r> {
     rule: &'r Compiled,
     files: &'r [InputFile],
     prefilter: bool,
+    progress: Option<&'r dyn Progress>,
 }
 
 #[derive(Default)]
@@ -170,8 +184,15 @@ pub fn run(rule: &Compiled, paths: &[PathBuf], opts: &Options) -> Report {
         }
     }
     let jobs = plan_jobs(&files, opts.chunk_size);
-    let ctx = Ctx { rule, files: &files, prefilter: opts.prefilter };
+    let progress = opts.progress.as_deref();
+    if let Some(p) = progress {
+        p.start(files.iter().map(|f| f.data().len() as u64).sum());
+    }
+    let ctx = Ctx { rule, files: &files, prefilter: opts.prefilter, progress };
     let worker = run_jobs(&ctx, &jobs, opts.threads);
+    if let Some(p) = progress {
+        p.finish();
+    }
     let table = output::finish(&rule.plan, worker.table.into_sorted(), &opts.tz);
     summary.files = files.iter().map(|f| f.path.clone()).collect();
     summary.stats = worker.stats;
@@ -219,6 +240,14 @@ fn run_jobs(ctx: &Ctx<'_>, jobs: &[Job], threads: usize) -> Worker {
 }
 
 fn process_job(ctx: &Ctx<'_>, w: &mut Worker, job: &Job) {
+    let (bytes, records) = (w.stats.bytes, w.stats.records);
+    process_job_records(ctx, w, job);
+    if let Some(p) = ctx.progress {
+        p.advance(w.stats.bytes - bytes, w.stats.records - records);
+    }
+}
+
+fn process_job_records(ctx: &Ctx<'_>, w: &mut Worker, job: &Job) {
     match job {
         Job::Text { file, range } => {
             let f = &ctx.files[*file];
@@ -361,7 +390,8 @@ fn evtx_file(ctx: &Ctx<'_>, w: &mut Worker, file: usize) {
 }
 
 fn event(ctx: &Ctx<'_>, w: &mut Worker, raw: &RawEvent<'_>, loc: &dyn Fn() -> Location) {
-    let cim = match ctx.rule.mapper.map(raw) {
+    let plan = &ctx.rule.plan;
+    let mut cim = match ctx.rule.mapper.map_first(raw, plan.filter_fields) {
         Ok(cim) => cim,
         Err(Unmapped::NoTime) => return w.stats.issue(Issue::NoTime, loc),
         Err(Unmapped::NotInDataset) => return,
@@ -369,10 +399,10 @@ fn event(ctx: &Ctx<'_>, w: &mut Worker, raw: &RawEvent<'_>, loc: &dyn Fn() -> Lo
     if cim.time_fallback && raw.kind == SourceKind::SysmonProcess {
         w.stats.issue(Issue::TimeFallback, loc);
     }
-    let plan = &ctx.rule.plan;
     if plan.filter.as_ref().is_some_and(|f| !crate::eval::holds(f, &cim)) {
         return;
     }
+    ctx.rule.mapper.map_rest(raw, &mut cim);
     w.stats.matched += 1;
     if let Err(Dropped::MissingByField) = w.table.add(plan, &cim) {
         w.stats.dropped_missing_by += 1;

@@ -1,10 +1,11 @@
 //! The `tsreplay` command line: parses arguments, builds the engine's inputs, runs, prints, and
 //! maps the outcome to an exit status. It holds no pipeline logic.
 
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
@@ -134,12 +135,14 @@ fn run(args: RunArgs) -> Result<u8, Error> {
         Some(st) => Some(Format::from_sourcetype(st).ok_or_else(|| Error::Sourcetype(st.clone()))?),
         None => None,
     };
+    let show_progress = !args.quiet && std::io::stderr().is_terminal();
     let opts = Options {
         threads: usize::from(args.threads),
         chunk_size: args.chunk_size,
         prefilter: !args.no_prefilter,
         tz: output::time_zone(&args.tz)?,
         forced,
+        progress: show_progress.then(|| Arc::new(Bar::new()) as Arc<dyn engine::Progress>),
     };
     let report = engine::run(&compiled, &args.paths, &opts);
     let format = match args.format {
@@ -163,6 +166,44 @@ fn print_stdout(bytes: &[u8]) -> Result<(), Error> {
     match out.write_all(bytes).and_then(|_| out.flush()) {
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
         other => other.map_err(Error::Output),
+    }
+}
+
+/// The progress bar on stderr: bytes done, events per second and time left. Shown only on a
+/// terminal, and not with `--quiet`.
+struct Bar {
+    bar: indicatif::ProgressBar,
+    records: std::sync::atomic::AtomicU64,
+    started: std::time::Instant,
+}
+
+impl Bar {
+    fn new() -> Bar {
+        let bar = indicatif::ProgressBar::hidden();
+        let style = indicatif::ProgressStyle::with_template(
+            "{bar:30} {bytes}/{total_bytes} {msg} ETA {eta}",
+        )
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar());
+        bar.set_style(style);
+        Bar { bar, records: Default::default(), started: std::time::Instant::now() }
+    }
+}
+
+impl engine::Progress for Bar {
+    fn start(&self, total: u64) {
+        self.bar.set_length(total);
+        self.bar.set_draw_target(indicatif::ProgressDrawTarget::stderr());
+    }
+
+    fn advance(&self, bytes: u64, records: u64) {
+        let done = self.records.fetch_add(records, Ordering::Relaxed) + records;
+        let secs = self.started.elapsed().as_secs_f64().max(1e-3);
+        self.bar.set_message(format!("{:.0} events/s", done as f64 / secs));
+        self.bar.inc(bytes);
+    }
+
+    fn finish(&self) {
+        self.bar.finish_and_clear();
     }
 }
 

@@ -382,3 +382,12 @@ fn nesting_and_duplicate_columns_are_compile_errors() {
     assert_eq!(code, 1, "{err}");
     assert!(err.contains("the output column Processes.dest twice"), "{err}");
 }
+
+#[test]
+fn no_progress_bar_when_stderr_is_not_a_terminal() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = write(dir.path(), "a.xml", BITS_EVENT.as_bytes());
+    let (_, _, err) = run(&["run", &f]);
+    assert!(!err.contains("ETA"), "{err}");
+    assert!(err.starts_with("tsreplay summary"), "{err}");
+}

@@ -22,6 +22,8 @@ pub struct CimEvent<'a> {
     pub time: i64,
     /// Whether `_time` came from a fallback field (not the section's first time field).
     pub time_fallback: bool,
+    /// How many leading fields hold their values (the rest are not mapped yet).
+    pub mapped: usize,
 }
 
 /// Why an event has no CIM values.
@@ -69,12 +71,32 @@ impl Mapper {
         proj
     }
 
-    /// The CIM values of `raw`.
+    /// The CIM values of `raw`, every field.
     pub fn map<'a>(&self, raw: &RawEvent<'a>) -> Result<CimEvent<'a>, Unmapped> {
+        let mut cim = self.map_first(raw, self.fields.len())?;
+        self.map_rest(raw, &mut cim);
+        Ok(cim)
+    }
+
+    /// The time and the values of the first `n` fields of `raw`; the others are left empty
+    /// for `map_rest`.
+    pub fn map_first<'a>(&self, raw: &RawEvent<'a>, n: usize) -> Result<CimEvent<'a>, Unmapped> {
         let section = self.profile.section(raw.kind, raw.format).ok_or(Unmapped::NotInDataset)?;
         let (time, time_fallback) = event_time(section, raw).ok_or(Unmapped::NoTime)?;
-        let values = self.fields.iter().map(|f| cim_value(section, f, raw)).collect();
-        Ok(CimEvent { values, time, time_fallback })
+        let mut values: Vec<Vec<Cow<'a, str>>> = vec![Vec::new(); self.fields.len()];
+        for (slot, f) in values.iter_mut().zip(&self.fields).take(n) {
+            *slot = cim_value(section, f, raw);
+        }
+        Ok(CimEvent { values, time, time_fallback, mapped: n.min(self.fields.len()) })
+    }
+
+    /// Maps the fields `map_first` left out.
+    pub fn map_rest<'a>(&self, raw: &RawEvent<'a>, cim: &mut CimEvent<'a>) {
+        let Some(section) = self.profile.section(raw.kind, raw.format) else { return };
+        for i in cim.mapped..self.fields.len() {
+            cim.values[i] = cim_value(section, self.fields[i], raw);
+        }
+        cim.mapped = self.fields.len();
     }
 
     /// Where values of CIM field `field` can come from in `format`.

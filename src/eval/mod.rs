@@ -63,7 +63,7 @@ mod tests {
     fn ev(values: Vec<Vec<&'static str>>) -> CimEvent<'static> {
         let values =
             values.into_iter().map(|v| v.into_iter().map(Cow::Borrowed).collect()).collect();
-        CimEvent { values, time: 0, time_fallback: false }
+        CimEvent { values, time: 0, time_fallback: false, mapped: 0 }
     }
 
     fn m(field: usize, p: &str) -> Expr {

@@ -36,8 +36,8 @@ pub enum Extracted<'a> {
 pub fn header(rec: &str) -> Header {
     let format = rendering(rec);
     let system = section(rec, "<System>", "</System>").unwrap_or(rec);
-    let event_id = element_text(system, "EventID").map(str::trim);
-    let channel = element_text(system, "Channel").map(str::trim);
+    let event_id = element_text(system, "<EventID").map(str::trim);
+    let channel = element_text(system, "<Channel").map(str::trim);
     let kind = match (event_id, channel) {
         (Some("1"), Some(c)) if c.eq_ignore_ascii_case("Microsoft-Windows-Sysmon/Operational") => {
             SourceKind::SysmonProcess
@@ -81,14 +81,20 @@ pub fn extract<'a>(rec: &'a str, h: Header, proj: &Projection) -> Option<Extract
 type Fields<'a> = Vec<(Cow<'a, str>, Cow<'a, str>)>;
 
 fn system_fields<'a>(system: &'a str, wanted: &[String], dump: bool, out: &mut Fields<'a>) {
-    for name in ["Computer", "EventID", "Channel", "Keywords"] {
+    let elements = [
+        ("Computer", "<Computer"),
+        ("EventID", "<EventID"),
+        ("Channel", "<Channel"),
+        ("Keywords", "<Keywords"),
+    ];
+    for (name, open) in elements {
         if is_wanted(wanted, name) {
-            if let Some(v) = element_text(system, name) {
+            if let Some(v) = element_text(system, open) {
                 push(out, Cow::Borrowed(name), v, dump);
             }
         }
     }
-    let attrs = [("SystemTime", "TimeCreated", "SystemTime"), ("UserID", "Security", "UserID")];
+    let attrs = [("SystemTime", "<TimeCreated", "SystemTime"), ("UserID", "<Security", "UserID")];
     for (field, element, attr) in attrs {
         if is_wanted(wanted, field) {
             if let Some(v) = element_attr(system, element, attr) {
@@ -139,14 +145,16 @@ fn data_fields<'a>(body: &'a str, wanted: &[String], dump: bool, out: &mut Field
     let mut pos = 0;
     while let Some(at) = finder.find(&bytes[pos..]) {
         let start = pos + at + "<Data".len();
-        let Some(tag_end) = body[start..].find('>').map(|i| start + i) else { return };
+        let Some(tag_end) = memchr::memchr(b'>', &bytes[start..]).map(|i| start + i) else {
+            return;
+        };
         let tag = &body[start..tag_end];
         pos = tag_end + 1;
         let Some(name) = attr_value(tag, "Name") else { continue };
         if tag.ends_with('/') || !is_wanted(wanted, name) {
             continue;
         }
-        let value_end = body[pos..].find('<').map_or(body.len(), |i| pos + i);
+        let value_end = memchr::memchr(b'<', &bytes[pos..]).map_or(body.len(), |i| pos + i);
         let name = if dump { normalise(name) } else { Cow::Borrowed(name) };
         push(out, name, &body[pos..value_end], dump);
         pos = value_end;
@@ -160,12 +168,12 @@ fn section<'a>(rec: &'a str, open: &str, close: &str) -> Option<&'a str> {
     Some(&rec[start..start + end])
 }
 
-/// The text of the first `<name ...>text</name>` element.
-fn element_text<'a>(xml: &'a str, name: &str) -> Option<&'a str> {
+/// The text of the first `<name ...>text</name>` element; `open` is `<name`.
+fn element_text<'a>(xml: &'a str, open: &str) -> Option<&'a str> {
     let mut from = 0;
     loop {
-        let at = from + xml[from..].find(&format!("<{name}"))?;
-        let rest = &xml[at + 1 + name.len()..];
+        let at = from + memmem::find(&xml.as_bytes()[from..], open.as_bytes())?;
+        let rest = &xml[at + open.len()..];
         from = at + 1;
         match rest.bytes().next() {
             Some(b'>') => return Some(until_lt(&rest[1..])),
@@ -182,15 +190,14 @@ fn element_text<'a>(xml: &'a str, name: &str) -> Option<&'a str> {
 }
 
 fn until_lt(s: &str) -> &str {
-    &s[..s.find('<').unwrap_or(s.len())]
+    &s[..memchr::memchr(b'<', s.as_bytes()).unwrap_or(s.len())]
 }
 
-/// The value of attribute `attr` on the first `<element ...>` tag.
-fn element_attr<'a>(xml: &'a str, element: &str, attr: &str) -> Option<&'a str> {
-    let open = format!("<{element}");
+/// The value of attribute `attr` on the first `<element ...>` tag; `open` is `<element`.
+fn element_attr<'a>(xml: &'a str, open: &str, attr: &str) -> Option<&'a str> {
     let mut from = 0;
     loop {
-        let at = from + xml[from..].find(&open)?;
+        let at = from + memmem::find(&xml.as_bytes()[from..], open.as_bytes())?;
         let rest = &xml[at + open.len()..];
         from = at + 1;
         if !rest.starts_with(|c: char| c.is_ascii_whitespace()) {
@@ -205,7 +212,7 @@ fn element_attr<'a>(xml: &'a str, element: &str, attr: &str) -> Option<&'a str> 
 fn attr_value<'a>(tag: &'a str, name: &str) -> Option<&'a str> {
     let mut from = 0;
     loop {
-        let at = from + tag[from..].find(name)?;
+        let at = from + memmem::find(&tag.as_bytes()[from..], name.as_bytes())?;
         from = at + name.len();
         let before_ok = at == 0 || tag.as_bytes()[at - 1].is_ascii_whitespace();
         let rest = tag[from..].trim_start();

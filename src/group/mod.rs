@@ -186,7 +186,7 @@ mod tests {
     fn ev(values: Vec<Vec<&'static str>>, time: i64) -> CimEvent<'static> {
         let values =
             values.into_iter().map(|v| v.into_iter().map(Cow::Borrowed).collect()).collect();
-        CimEvent { values, time, time_fallback: false }
+        CimEvent { values, time, time_fallback: false, mapped: 0 }
     }
 
     const BY2: &str =

@@ -112,8 +112,12 @@ pub struct Plan {
     pub search: String,
     /// The text of each pipeline command, in order.
     pub stages: Vec<String>,
-    /// The CIM fields the event stage must produce; a `FieldId` indexes this list.
+    /// The CIM fields the event stage must produce; a `FieldId` indexes this list. The fields
+    /// the filter reads come first: `fields[..filter_fields]`.
     pub fields: Vec<&'static str>,
+    /// How many of `fields` the filter reads (they are mapped before the filter runs; the rest
+    /// only for events that pass).
+    pub filter_fields: usize,
     /// The tstats filter, or `None` when every event of the data set passes.
     pub filter: Option<Expr>,
     /// The `fillnull_value`, when given.
@@ -242,6 +246,7 @@ impl<'s> Lowering<'s> {
         }
         let filter = t.filter.as_ref().map(|f| self.tstats_expr(f)).transpose()?;
         let filter = filter.filter(|f| *f != Expr::All);
+        let filter_fields = self.fields.len();
         let by = t.by.iter().map(|b| self.cim_field(b)).collect::<Result<Vec<_>, _>>()?;
         let mut columns: Vec<String> = t.by.iter().map(|b| b.node.clone()).collect();
         columns.extend(aggs.iter().map(|a| a.name.clone()));
@@ -259,6 +264,7 @@ impl<'s> Lowering<'s> {
             search: String::new(),
             stages: Vec::new(),
             fields: self.fields,
+            filter_fields,
             filter,
             fillnull,
             by,
