@@ -176,25 +176,41 @@ pub fn run(rule: &Compiled, paths: &[PathBuf], opts: &Options) -> Report {
         Summary { repeated_paths: found.repeats, loops: found.loops, ..Summary::default() };
     summary.failed.extend(found.errors.into_iter().map(|e| (e.path, e.reason)));
     let mut files = Vec::new();
+    let mut streams = Vec::new();
     for path in found.files {
-        match input::open(&path, opts.forced) {
+        match input::open(&path, opts.forced, opts.chunk_size) {
             Opened::File(f) => files.push(f),
+            Opened::Stream(s) => streams.push(s),
             Opened::Empty(p) => summary.empty.push(p),
             Opened::Failed(e) => summary.failed.push((e.path, e.reason)),
         }
     }
+    summary.files = files.iter().map(|f| f.path.clone()).collect();
+    summary.files.extend(streams.iter().map(|s| s.path.clone()));
     let jobs = plan_jobs(&files, opts.chunk_size);
     let progress = opts.progress.as_deref();
     if let Some(p) = progress {
         p.start(files.iter().map(|f| f.data().len() as u64).sum());
     }
+    let pool = rayon::ThreadPoolBuilder::new().num_threads(opts.threads).build();
+    let pool = match pool {
+        Ok(pool) => pool,
+        Err(e) => {
+            log::debug!("engine: thread pool not built ({e}); one thread");
+            rayon::ThreadPoolBuilder::new().num_threads(1).build().expect("one thread starts")
+        }
+    };
     let ctx = Ctx { rule, files: &files, prefilter: opts.prefilter, progress };
-    let worker = run_jobs(&ctx, &jobs, opts.threads);
+    let mut worker = pool.install(|| run_jobs(&ctx, &jobs));
+    for (i, s) in streams.into_iter().enumerate() {
+        let (w, failure) = run_stream(&ctx, &pool, s, files.len() + i, opts.chunk_size);
+        worker = worker.merge(w);
+        summary.failed.extend(failure);
+    }
     if let Some(p) = progress {
         p.finish();
     }
     let table = output::finish(&rule.plan, worker.table.into_sorted(), &opts.tz);
-    summary.files = files.iter().map(|f| f.path.clone()).collect();
     summary.stats = worker.stats;
     summary.rows = table.rows.len();
     summary.seconds = started.elapsed().as_secs_f64();
@@ -221,48 +237,85 @@ fn plan_jobs(files: &[InputFile], chunk_size: usize) -> Vec<Job> {
     jobs
 }
 
-fn run_jobs(ctx: &Ctx<'_>, jobs: &[Job], threads: usize) -> Worker {
-    let work = || {
-        jobs.par_iter()
-            .fold(Worker::default, |mut w, job| {
-                process_job(ctx, &mut w, job);
-                w
-            })
-            .reduce(Worker::default, Worker::merge)
-    };
-    match rayon::ThreadPoolBuilder::new().num_threads(threads).build() {
-        Ok(pool) => pool.install(work),
-        Err(e) => {
-            log::debug!("engine: thread pool not built ({e}); using the global pool");
-            work()
+fn run_jobs(ctx: &Ctx<'_>, jobs: &[Job]) -> Worker {
+    jobs.par_iter()
+        .fold(Worker::default, |mut w, job| {
+            process_job(ctx, &mut w, job);
+            w
+        })
+        .reduce(Worker::default, Worker::merge)
+}
+
+/// Runs one streamed input: a producer thread reads chunks into a bounded channel and every
+/// pool thread consumes them with its own worker state. Returns the merged state, and the
+/// input as failed when reading stopped on an error.
+fn run_stream(
+    ctx: &Ctx<'_>,
+    pool: &rayon::ThreadPool,
+    s: input::StreamInput,
+    file: usize,
+    chunk_size: usize,
+) -> (Worker, Option<(PathBuf, String)>) {
+    let threads = pool.current_num_threads();
+    let (tx, rx) = crossbeam_channel::bounded::<input::stream::StreamChunk>(2 * threads);
+    let done = std::sync::Mutex::new(Vec::with_capacity(threads));
+    let format = s.format;
+    let path = s.path.clone();
+    let read = std::thread::scope(|scope| {
+        let producer =
+            scope.spawn(move || input::stream::produce(s.stream, format, chunk_size, &tx));
+        pool.scope(|ps| {
+            for _ in 0..threads {
+                ps.spawn(|_| {
+                    let mut w = Worker::default();
+                    for chunk in rx.iter() {
+                        let before = (w.stats.bytes, w.stats.records);
+                        text_chunk(ctx, &mut w, file, &chunk.bytes, chunk.base, format);
+                        if let Some(p) = ctx.progress {
+                            p.advance(w.stats.bytes - before.0, w.stats.records - before.1);
+                        }
+                    }
+                    done.lock().unwrap_or_else(|e| e.into_inner()).push(w);
+                });
+            }
+        });
+        producer.join()
+    });
+    let merged = done.into_inner().unwrap_or_else(|e| e.into_inner());
+    let worker = merged.into_iter().fold(Worker::default(), Worker::merge);
+    let failure = match read {
+        Ok(Ok(bytes)) => {
+            log::debug!("{}: streamed {bytes} bytes", path.display());
+            None
         }
-    }
+        Ok(Err(e)) => Some((path, format!("reading stopped: {e}; the records before were read"))),
+        Err(_) => Some((path, "the reader thread failed".to_string())),
+    };
+    (worker, failure)
 }
 
 fn process_job(ctx: &Ctx<'_>, w: &mut Worker, job: &Job) {
     let (bytes, records) = (w.stats.bytes, w.stats.records);
-    process_job_records(ctx, w, job);
+    match job {
+        Job::Text { file, range } => {
+            let f = &ctx.files[*file];
+            let base = (f.skip + range.start) as u64;
+            text_chunk(ctx, w, *file, &f.data()[range.clone()], base, f.format);
+        }
+        Job::Evtx { file } => evtx_file(ctx, w, *file),
+    }
     if let Some(p) = ctx.progress {
         p.advance(w.stats.bytes - bytes, w.stats.records - records);
     }
 }
 
-fn process_job_records(ctx: &Ctx<'_>, w: &mut Worker, job: &Job) {
-    match job {
-        Job::Text { file, range } => {
-            let f = &ctx.files[*file];
-            let chunk = &f.data()[range.clone()];
-            w.stats.bytes += chunk.len() as u64;
-            let base = (f.skip + range.start) as u64;
-            let loc = |off: usize| Location::byte(*file, base + off as u64);
-            match f.format {
-                Format::Xml => xml_chunk(ctx, w, chunk, &loc),
-                _ => {
-                    frame::json_lines(chunk, |r| json_line(ctx, w, &chunk[r.clone()], loc(r.start)))
-                }
-            }
-        }
-        Job::Evtx { file } => evtx_file(ctx, w, *file),
+/// Reads the records of one text chunk that starts `base` bytes into file `file`.
+fn text_chunk(ctx: &Ctx<'_>, w: &mut Worker, file: usize, chunk: &[u8], base: u64, format: Format) {
+    w.stats.bytes += chunk.len() as u64;
+    let loc = |off: usize| Location::byte(file, base + off as u64);
+    match format {
+        Format::Xml => xml_chunk(ctx, w, chunk, &loc),
+        _ => frame::json_lines(chunk, |r| json_line(ctx, w, &chunk[r.clone()], loc(r.start))),
     }
 }
 

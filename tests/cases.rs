@@ -1,7 +1,8 @@
 //! Golden cases: each folder under `fixtures/cases/` holds a rule, team-written inputs and the
 //! expected CSV worked out by hand (see each folder's NOTES.md). Every case runs through every
-//! code path: 1 and 3 threads, tiny chunks that split records everywhere, and the prefilter on
-//! and off. All must give exactly the expected bytes.
+//! code path: 1 and 3 threads, tiny chunks that split records everywhere, the prefilter on and
+//! off, and the streaming pipeline (gzip and zstd files, standard input). All must give exactly
+//! the expected bytes.
 
 mod common;
 
@@ -45,6 +46,54 @@ fn run_case(dir: &Path) -> Vec<String> {
                 out.status.code(),
                 stderr(&out)
             ));
+        }
+    }
+    failures.extend(streamed_variants(dir, &rule, &extra, &inputs, &expected));
+    failures
+}
+
+/// The same case read through the streaming pipeline: every input gzip- and zstd-compressed,
+/// and, for one-input cases, from standard input in tiny chunks.
+fn streamed_variants(
+    dir: &Path,
+    rule: &Path,
+    extra: &str,
+    inputs: &[String],
+    expected: &str,
+) -> Vec<String> {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut gz = Vec::new();
+    let mut zst = Vec::new();
+    for (i, input) in inputs.iter().enumerate() {
+        let bytes = fs::read(input).unwrap();
+        let g = tmp.path().join(format!("{i}.gz"));
+        let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        std::io::Write::write_all(&mut enc, &bytes).unwrap();
+        fs::write(&g, enc.finish().unwrap()).unwrap();
+        gz.push(s(&g).to_string());
+        let z = tmp.path().join(format!("{i}.zst"));
+        fs::write(&z, zstd::encode_all(&bytes[..], 1).unwrap()).unwrap();
+        zst.push(s(&z).to_string());
+    }
+    let mut failures = Vec::new();
+    let base = ["run", "--rule", s(rule), "--format", "csv", "--quiet"];
+    for (label, files) in [("gzip", &gz), ("zstd", &zst)] {
+        let mut args: Vec<&str> = base.to_vec();
+        args.extend(extra.split_whitespace());
+        args.extend(["-j", "2", "--chunk-size", "5"]);
+        args.extend(files.iter().map(String::as_str));
+        let got = stdout(&tsreplay(&args));
+        if got != expected {
+            failures.push(format!("{} via {label}:\n--- got\n{got}", dir.display()));
+        }
+    }
+    if let [only] = inputs {
+        let mut args: Vec<&str> = base.to_vec();
+        args.extend(extra.split_whitespace());
+        args.extend(["--chunk-size", "3", "-"]);
+        let got = stdout(&common::tsreplay_stdin(&args, &fs::read(only).unwrap()));
+        if got != expected {
+            failures.push(format!("{} via stdin:\n--- got\n{got}", dir.display()));
         }
     }
     failures

@@ -391,3 +391,40 @@ fn no_progress_bar_when_stderr_is_not_a_terminal() {
     assert!(!err.contains("ETA"), "{err}");
     assert!(err.starts_with("tsreplay summary"), "{err}");
 }
+
+#[test]
+fn standard_input_and_damaged_gzip_streams() {
+    let out = common::tsreplay_stdin(&["run", "--format", "csv", "-"], BITS_EVENT.as_bytes());
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(stdout(&out).contains("bitsadmin /create job"));
+    let dir = tempfile::tempdir().unwrap();
+    let many = BITS_EVENT.repeat(2000);
+    let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    std::io::Write::write_all(&mut enc, many.as_bytes()).unwrap();
+    let mut gz = enc.finish().unwrap();
+    let cut = gz.len() / 2;
+    gz.truncate(cut);
+    let f = write(dir.path(), "cut.xml.gz", &gz);
+    let (code, out, err) = run(&["run", "--format", "csv", "--chunk-size", "4096", &f]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains(&format!("not read: {f}: reading stopped:")), "{err}");
+    // The records before the damage were read and grouped.
+    assert!(out.lines().count() == 2, "{out}");
+}
+
+#[test]
+fn named_pipes_are_streamed() {
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("pipe");
+    let made = std::process::Command::new("mkfifo").arg(&fifo).status();
+    if !made.is_ok_and(|s| s.success()) {
+        eprintln!("skipping: mkfifo is not available");
+        return;
+    }
+    let path = fifo.clone();
+    let writer = std::thread::spawn(move || fs::write(path, BITS_EVENT.repeat(3)));
+    let (code, out, err) = run(&["run", "--format", "csv", s(&fifo)]);
+    writer.join().unwrap().unwrap();
+    assert_eq!(code, 0, "{err}");
+    assert!(out.lines().nth(1).unwrap().contains(",3,"), "{out}");
+}

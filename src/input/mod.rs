@@ -8,6 +8,7 @@ pub mod detect;
 pub mod evtx;
 pub mod frame;
 pub mod mmap;
+pub mod stream;
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
@@ -46,11 +47,22 @@ impl InputFile {
     }
 }
 
+/// A text input read through the streaming pipeline.
+pub struct StreamInput {
+    /// Where it is (`-` for standard input).
+    pub path: PathBuf,
+    /// Its text format.
+    pub format: Format,
+    /// The open stream.
+    pub stream: stream::Stream,
+}
+
 /// What opening one file gave.
-#[derive(Debug)]
 pub enum Opened {
     /// A file to read.
     File(InputFile),
+    /// A text stream to read in chunks (standard input, a pipe, a compressed file).
+    Stream(StreamInput),
     /// A zero-length file, or one holding only whitespace: nothing to read.
     Empty(PathBuf),
     /// A file that cannot be read or recognised.
@@ -92,6 +104,9 @@ pub struct Discovered {
 
 /// A file's identity: device and inode where the platform has them, else its canonical path.
 fn file_id(p: &Path) -> (u64, u64, PathBuf) {
+    if p.as_os_str() == "-" {
+        return (0, 0, p.to_path_buf());
+    }
     #[cfg(unix)]
     {
         use std::os::unix::fs::MetadataExt;
@@ -103,6 +118,9 @@ fn file_id(p: &Path) -> (u64, u64, PathBuf) {
 }
 
 fn walk(p: &Path, d: &mut Discovered, seen: &mut HashSet<PathBuf>, ancestors: &mut Vec<PathBuf>) {
+    if p.as_os_str() == "-" {
+        return d.files.push(p.to_path_buf());
+    }
     let meta = match std::fs::metadata(p) {
         Ok(m) => m,
         Err(e) => {
@@ -140,12 +158,57 @@ fn walk(p: &Path, d: &mut Discovered, seen: &mut HashSet<PathBuf>, ancestors: &m
 }
 
 /// Opens and recognises one file; `forced` overrides recognition (`--sourcetype`).
-pub fn open(path: &Path, forced: Option<Format>) -> Opened {
+/// `chunk_size` is how much of a stream is read to recognise it.
+pub fn open(path: &Path, forced: Option<Format>, chunk_size: usize) -> Opened {
     let fail = |reason: String| Opened::Failed(InputError { path: path.to_path_buf(), reason });
+    let streamed = path.as_os_str() == "-"
+        || std::fs::metadata(path)
+            .is_ok_and(|m| stream::is_stream(path, &m, &stream::peek_if_file(path, &m)));
+    if streamed {
+        return open_stream(path, forced, chunk_size);
+    }
     let bytes = match mmap::open(path) {
         Ok(b) => b,
         Err(e) => return fail(format!("cannot read: {e}")),
     };
+    recognise(path, bytes, forced)
+}
+
+/// Opens a stream: text goes through the pipeline; EVTX data and UTF-16 text are read whole.
+fn open_stream(path: &Path, forced: Option<Format>, chunk_size: usize) -> Opened {
+    let fail = |reason: String| Opened::Failed(InputError { path: path.to_path_buf(), reason });
+    let s = match stream::open(path, chunk_size.max(64 << 10)) {
+        Ok(s) => s,
+        Err(e) => return fail(format!("cannot read: {e}")),
+    };
+    if stream::needs_whole(&s.head) || forced == Some(Format::Evtx) {
+        return match stream::read_all(s) {
+            Ok(all) => recognise(path, Bytes::Owned(all), forced),
+            Err(e) => fail(format!("cannot read: {e}")),
+        };
+    }
+    if s.head.iter().all(|b| b.is_ascii_whitespace()) {
+        return Opened::Empty(path.to_path_buf());
+    }
+    let bom = match detect::encoding(&s.head) {
+        detect::Encoding::Utf8 { bom } => bom,
+        _ => 0,
+    };
+    let format = match forced {
+        Some(f) => f,
+        None => match detect::text_format(&s.head[bom..]) {
+            Ok(f) => f,
+            Err(why) => return fail(why.to_string()),
+        },
+    };
+    let mut s = s;
+    s.head.drain(..bom);
+    Opened::Stream(StreamInput { path: path.to_path_buf(), format, stream: s })
+}
+
+/// Recognises a file's bytes.
+fn recognise(path: &Path, bytes: Bytes, forced: Option<Format>) -> Opened {
+    let fail = |reason: String| Opened::Failed(InputError { path: path.to_path_buf(), reason });
     let raw = bytes.as_slice();
     if raw.iter().all(|b| b.is_ascii_whitespace()) {
         return Opened::Empty(path.to_path_buf());

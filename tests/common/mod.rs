@@ -19,6 +19,25 @@ pub fn tsreplay(args: &[&str]) -> Output {
         .expect("the tsreplay binary runs")
 }
 
+/// Runs `tsreplay` with `args` and `input` on its standard input.
+pub fn tsreplay_stdin(args: &[&str], input: &[u8]) -> Output {
+    use std::io::Write;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_tsreplay"))
+        .args(args)
+        .current_dir(root())
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("the tsreplay binary runs");
+    let mut stdin = child.stdin.take().expect("stdin is piped");
+    let input = input.to_vec();
+    let writer = std::thread::spawn(move || stdin.write_all(&input));
+    let out = child.wait_with_output().expect("tsreplay finishes");
+    writer.join().expect("writer thread").expect("stdin written");
+    out
+}
+
 /// stdout as text.
 pub fn stdout(o: &Output) -> String {
     String::from_utf8(o.stdout.clone()).expect("stdout is UTF-8")
