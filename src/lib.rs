@@ -23,6 +23,7 @@ pub mod engine;
 pub mod error;
 pub mod eval;
 pub mod event;
+pub mod gen;
 pub mod group;
 pub mod input;
 pub mod output;

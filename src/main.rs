@@ -36,6 +36,52 @@ enum Cmd {
     Run(RunArgs),
     /// Print the compiled plan of a detection.
     Explain(RuleArgs),
+    /// Write seeded synthetic logs with a known share of positives for the default rule.
+    Gen(GenArgs),
+}
+
+#[derive(Args)]
+struct GenArgs {
+    /// Record format.
+    #[arg(long, value_enum, default_value_t = GenKind::SysmonXml)]
+    format: GenKind,
+    /// How much to write: bytes, or with a K, M, G, KiB, MiB or GiB suffix.
+    #[arg(long, default_value = "10MiB", value_parser = parse_size)]
+    size: u64,
+    /// Share of records that are positives for BITS Job Persistence (0 to 1).
+    #[arg(long, default_value_t = 0.002)]
+    positives: f64,
+    /// Seed: the same seed, format and size give the same bytes.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Output file (default: standard output).
+    #[arg(short, long)]
+    output: Option<PathBuf>,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum GenKind {
+    SysmonXml,
+    SecurityXml,
+    CrowdstrikeJson,
+}
+
+fn parse_size(text: &str) -> Result<u64, String> {
+    let t = text.trim();
+    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+    let (num, unit) = t.split_at(split);
+    let n: u64 = num.parse().map_err(|_| format!("`{text}` is not a size"))?;
+    let mult: u64 = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1,
+        "k" | "kb" => 1_000,
+        "m" | "mb" => 1_000_000,
+        "g" | "gb" => 1_000_000_000,
+        "kib" => 1 << 10,
+        "mib" => 1 << 20,
+        "gib" => 1 << 30,
+        _ => return Err(format!("`{text}`: unknown size unit")),
+    };
+    n.checked_mul(mult).ok_or_else(|| format!("`{text}` is too large"))
 }
 
 #[derive(Args)]
@@ -97,6 +143,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Cmd::Run(args) => run(args),
         Cmd::Explain(args) => explain(args),
+        Cmd::Gen(args) => gen(args),
     };
     match result {
         Ok(code) => ExitCode::from(code),
@@ -121,6 +168,39 @@ fn compile(args: &RuleArgs) -> Result<engine::Compiled, Error> {
         None => Profile::default_profile(),
     };
     Ok(engine::compile(&det, &macros, profile)?)
+}
+
+fn gen(args: GenArgs) -> Result<u8, Error> {
+    let format = match args.format {
+        GenKind::SysmonXml => tsreplay::gen::GenFormat::SysmonXml,
+        GenKind::SecurityXml => tsreplay::gen::GenFormat::SecurityXml,
+        GenKind::CrowdstrikeJson => tsreplay::gen::GenFormat::CrowdStrikeJson,
+    };
+    let share = args.positives.clamp(0.0, 1.0);
+    let result = match &args.output {
+        Some(path) => {
+            let file = std::fs::File::create(path).map_err(Error::Output)?;
+            let mut out = std::io::BufWriter::with_capacity(1 << 20, file);
+            tsreplay::gen::generate(&mut out, format, args.size, share, args.seed)
+        }
+        None => {
+            let mut out = std::io::BufWriter::with_capacity(1 << 20, std::io::stdout().lock());
+            tsreplay::gen::generate(&mut out, format, args.size, share, args.seed)
+        }
+    };
+    let g = match result {
+        Ok(g) => g,
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => return Ok(0),
+        Err(e) => return Err(Error::Output(e)),
+    };
+    let _ = writeln!(
+        std::io::stderr(),
+        "tsreplay gen: {} bytes, {} records, {} positives (each its own row for the default rule)",
+        g.bytes,
+        g.records,
+        g.positives
+    );
+    Ok(0)
 }
 
 fn explain(args: RuleArgs) -> Result<u8, Error> {

@@ -428,3 +428,31 @@ fn named_pipes_are_streamed() {
     assert_eq!(code, 0, "{err}");
     assert!(out.lines().nth(1).unwrap().contains(",3,"), "{out}");
 }
+
+#[test]
+fn generated_logs_give_one_row_per_positive_in_every_format() {
+    let dir = tempfile::tempdir().unwrap();
+    for format in ["sysmon-xml", "security-xml", "crowdstrike-json"] {
+        let f = s(&dir.path().join(format)).to_string();
+        let args = ["gen", "--format", format, "--size", "300KiB", "--positives", "0.01", "-o", &f];
+        let (code, _, err) = run(&args);
+        assert_eq!(code, 0, "{err}");
+        let positives: usize = err
+            .split(" records, ")
+            .nth(1)
+            .and_then(|r| r.split(' ').next())
+            .and_then(|n| n.parse().ok())
+            .unwrap_or_else(|| panic!("no positive count in {err}"));
+        assert!(positives > 0, "{err}");
+        let (_, out, err) = run(&["run", "--format", "csv", &f]);
+        let rows: Vec<&str> = out.lines().skip(1).collect();
+        assert_eq!(rows.len(), positives, "{format}: {err}");
+        assert!(rows.iter().all(|r| r.contains("TsrJob")), "{format}: {out}");
+        // Same seed, same bytes.
+        let again = s(&dir.path().join("again")).to_string();
+        let args =
+            ["gen", "--format", format, "--size", "300KiB", "--positives", "0.01", "-o", &again];
+        run(&args);
+        assert_eq!(fs::read(&f).unwrap(), fs::read(&again).unwrap());
+    }
+}
