@@ -432,7 +432,9 @@ fn evtx_file(ctx: &Ctx<'_>, w: &mut Worker, file: usize) {
             w.stats.issue(Issue::EvtxChunk, || at(chunk, Unit::Chunk, String::new()));
         }
         Item::CutChunk { chunk, present } => {
-            let detail = format!("{present} of 65536 bytes present; its whole records were read");
+            let detail = format!(
+                "{present} of 65536 bytes present; its whole records were read, the cut one not"
+            );
             w.stats.issue(Issue::EvtxCutChunk, || at(chunk, Unit::Chunk, detail));
         }
         Item::NoChunks => w.stats.issue(Issue::EvtxNoChunks, || at(0, Unit::Chunk, String::new())),

@@ -456,3 +456,30 @@ fn generated_logs_give_one_row_per_positive_in_every_format() {
         assert_eq!(fs::read(&f).unwrap(), fs::read(&again).unwrap());
     }
 }
+
+#[test]
+fn configuration_files_must_be_regular_and_macro_walks_end() {
+    let (code, _, err) = run(&["explain", "--profile", "/dev/zero"]);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("not a regular file"), "{err}");
+    let dir = tempfile::tempdir().unwrap();
+    let m = dir.path().join("m");
+    fs::create_dir(&m).unwrap();
+    std::os::unix::fs::symlink(".", m.join("a")).unwrap();
+    std::os::unix::fs::symlink(".", m.join("b")).unwrap();
+    write(&m, "x.yml", b"- name: process_bitsadmin\n  definition: Processes.process_name=x.exe\n");
+    let (code, out, err) = run(&["explain", "--macros", s(&m)]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("AND(process_name=x.exe, process IN("), "{out}");
+}
+
+#[test]
+fn file_names_cannot_drive_the_terminal() {
+    let dir = tempfile::tempdir().unwrap();
+    let name = "a\u{1b}]0;x\u{7}\n  rows: 999.txt";
+    let f = write(dir.path(), name, b"not a log\n");
+    let (_, _, err) = run(&["run", &f]);
+    assert!(!err.contains('\u{1b}'), "{err:?}");
+    assert!(!err.contains("\n  rows: 999"), "{err}");
+    assert!(err.contains("\\u{1b}]0;x\\u{7}\\n  rows: 999.txt"), "{err}");
+}

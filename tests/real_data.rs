@@ -152,6 +152,32 @@ fn cut_and_damaged_evtx_files_report_what_they_lost() {
     assert!(err.contains("records read:            6"), "{err}");
     assert!(err.contains("truncated: EVTX file whose final chunk is cut short: 1"), "{err}");
     assert!(err.contains("chunk 0: 65535 of 65536 bytes present"), "{err}");
+    // Cut inside a record of the Atomic Red Team log: no row may come from the cut record.
+    let panache = fs::read(data.join(PANACHE_EVTX)).unwrap();
+    let cut = dir.path().join("panache_cut.evtx");
+    fs::write(&cut, &panache[..133_127]).unwrap();
+    let out = tsreplay(&["run", "--format", "csv", s(&cut)]);
+    let rows = stdout(&out);
+    assert!(!rows.contains("{00000000-0000-0000-0000-000000000000}"), "{rows}");
+    let want = expected("bits_v13_panache.csv");
+    for row in rows.lines().skip(1) {
+        assert!(want.lines().any(|w| w == row), "a row the whole file does not give: {row}");
+    }
+    // The only chunk with its magic damaged: damage, not an unused slot.
+    let mut only = original.clone();
+    only[4096] ^= 0xFF;
+    let f = dir.path().join("only.evtx");
+    fs::write(&f, &only).unwrap();
+    let err = stderr(&tsreplay(&["run", s(&f)]));
+    assert!(err.contains("malformed: EVTX chunk that failed to parse (skipped): 1"), "{err}");
+    // A zeroed chunk before the last one is a hole, reported.
+    let mut holed = fs::read(data.join("evtx/omerbenamram__sysmon.evtx")).unwrap();
+    holed[4096 + 4 * 65536..4096 + 5 * 65536].fill(0);
+    let f = dir.path().join("hole.evtx");
+    fs::write(&f, &holed).unwrap();
+    let err = stderr(&tsreplay(&["run", s(&f)]));
+    assert!(err.contains("malformed: EVTX chunk that failed to parse (skipped): 1"), "{err}");
+    assert!(err.contains("chunk 4"), "{err}");
     // A flipped chunk magic before the last chunk is damage, not an unused slot.
     let mut flipped = fs::read(data.join("evtx/omerbenamram__sysmon.evtx")).unwrap();
     flipped[4096] ^= 0xFF;

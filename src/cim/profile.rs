@@ -245,7 +245,7 @@ impl Profile {
     /// The default profile with the overrides of `path` applied.
     pub fn with_overrides(path: &Path) -> Result<Profile, ProfileError> {
         let origin = path.display().to_string();
-        let text = std::fs::read_to_string(path).map_err(|e| ProfileError {
+        let text = crate::spl::rule::read_text_file(path).map_err(|e| ProfileError {
             origin: origin.clone(),
             kind: ProfileErrorKind::Read(e.to_string()),
         })?;

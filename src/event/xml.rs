@@ -258,8 +258,9 @@ pub fn decode_entities(s: &str) -> Cow<'_, str> {
     while let Some(amp) = rest.find('&') {
         out.push_str(&rest[..amp]);
         let tail = &rest[amp..];
-        match tail.find(';').filter(|&i| i <= 10).and_then(|i| entity(&tail[1..i]).map(|c| (c, i)))
-        {
+        // An entity is short: `;` is looked for in the next few bytes only.
+        let semi = memchr::memchr(b';', &tail.as_bytes()[..tail.len().min(12)]);
+        match semi.and_then(|i| entity(&tail[1..i]).map(|c| (c, i))) {
             Some((c, i)) => {
                 out.push(c);
                 rest = &tail[i + 1..];

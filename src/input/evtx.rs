@@ -63,12 +63,15 @@ pub enum Item {
 
 /// Reads every record of the EVTX file `data`, in file order. Chunk checksums are checked, so
 /// a damaged chunk is reported rather than read wrong. A final chunk cut short is read up to
-/// the cut: its whole records are given and the cut is reported.
+/// its last whole record; the record the cut falls in is reported, never read.
 pub fn read(data: &[u8], mut each: impl FnMut(Item)) {
     let whole = FILE_HEADER + data.len().saturating_sub(FILE_HEADER) / CHUNK_SIZE * CHUNK_SIZE;
     let last_magic = last_chunk_with_magic(data);
     if whole == FILE_HEADER && data.len() == FILE_HEADER {
         return each(Item::NoChunks);
+    }
+    for chunk in zeroed_chunks_before(data, last_magic) {
+        each(Item::BadChunk { chunk, unused: false });
     }
     parse(&data[..whole.min(data.len())], true, &mut |item| {
         each(reclassify(item, data, last_magic))
@@ -82,13 +85,55 @@ pub fn read(data: &[u8], mut each: impl FnMut(Item)) {
     if !data[whole..].starts_with(CHUNK_MAGIC) {
         return;
     }
-    // The cut chunk alone, behind the file header and padded with zeros: its checksum cannot
-    // hold, so it is read without checking it.
+    // The cut chunk alone, behind the file header: its bytes up to the end of its last whole
+    // record, then zeros. Its checksum cannot hold, so it is read without checking it; the
+    // zeros end it where the cut record began.
+    let present = &data[whole..];
+    let keep = whole_records_end(present);
     let mut padded = Vec::with_capacity(FILE_HEADER + CHUNK_SIZE);
     padded.extend_from_slice(&data[..FILE_HEADER]);
-    padded.extend_from_slice(&data[whole..]);
+    padded.extend_from_slice(&present[..keep]);
     padded.resize(FILE_HEADER + CHUNK_SIZE, 0);
-    parse(&padded, false, &mut each);
+    let mut records = 0;
+    parse(&padded, false, &mut |item| match item {
+        Item::Record { .. } => {
+            records += 1;
+            each(item);
+        }
+        // Past the last whole record there are only zeros: the cut, already reported.
+        _ => {}
+    });
+    log::debug!("evtx: cut chunk {chunk}: {records} whole records read");
+}
+
+/// The byte offset, in a chunk's present bytes, where its last wholly present record ends
+/// (records start after the 512-byte chunk header; each opens with `**\0\0` and its size).
+fn whole_records_end(chunk: &[u8]) -> usize {
+    let mut at = 512.min(chunk.len());
+    loop {
+        let Some(head) = chunk.get(at..at + 8) else { return at };
+        if head[..4] != [0x2a, 0x2a, 0, 0] {
+            return at;
+        }
+        let size = u32::from_le_bytes([head[4], head[5], head[6], head[7]]) as usize;
+        if size < 24 || at + size > chunk.len() {
+            return at;
+        }
+        at += size;
+    }
+}
+
+/// All-zero chunk slots before the last chunk: the evtx crate passes over them silently, but
+/// a log does not leave holes, so they are damage.
+fn zeroed_chunks_before(data: &[u8], last_magic: Option<usize>) -> Vec<u64> {
+    let Some(last) = last_magic else { return Vec::new() };
+    (0..last)
+        .filter(|i| {
+            let start = FILE_HEADER + i * CHUNK_SIZE;
+            data[start..start + CHUNK_SIZE].iter().all(|b| *b == 0)
+        })
+        .map(|i| i as u64)
+        .collect()
 }
 
 fn parse(data: &[u8], checksums: bool, each: &mut dyn FnMut(Item)) {
@@ -104,6 +149,13 @@ fn parse(data: &[u8], checksums: bool, each: &mut dyn FnMut(Item)) {
             Err(e) => each(classify(data, &e)),
         }
     }
+}
+
+/// Whether a slot holds a chunk header, perhaps with a damaged magic: at least 5 of the 8
+/// magic bytes in place. Unused slots hold zeros or stale record bytes.
+fn looks_like_chunk(slot: &[u8]) -> bool {
+    let hits = slot.iter().zip(CHUNK_MAGIC).filter(|(a, b)| a == b).count();
+    hits >= 5
 }
 
 /// The index of the last chunk slot that starts with the chunk magic.
@@ -130,7 +182,7 @@ fn classify(data: &[u8], e: &EvtxError) -> Item {
         EvtxError::FailedToParseChunk { chunk_id, .. } => {
             let start = FILE_HEADER + (*chunk_id as usize) * CHUNK_SIZE;
             let slot = data.get(start..).unwrap_or(&[]);
-            Item::BadChunk { chunk: *chunk_id, unused: !slot.starts_with(CHUNK_MAGIC) }
+            Item::BadChunk { chunk: *chunk_id, unused: !looks_like_chunk(slot) }
         }
         EvtxError::FailedToParseRecord { record_id, source } => {
             Item::BadRecord { record_id: Some(*record_id), message: source.to_string() }

@@ -230,7 +230,7 @@ impl Summary {
     pub fn render_failures(&self) -> String {
         let mut out = String::new();
         for (p, why) in &self.failed {
-            let _ = writeln!(out, "  not read: {}: {why}", p.display());
+            let _ = writeln!(out, "  not read: {}: {why}", shown(p));
         }
         out
     }
@@ -253,14 +253,14 @@ impl Summary {
         let _ = writeln!(out, "  events/s:                {:.0}", s.records as f64 / secs);
         let _ = writeln!(out, "  MB/s:                    {:.1}", s.bytes as f64 / 1e6 / secs);
         for p in &self.empty {
-            let _ = writeln!(out, "  empty file: {}", p.display());
+            let _ = writeln!(out, "  empty file: {}", shown(p));
         }
         if self.repeated_paths > 0 {
             let n = self.repeated_paths;
             let _ = writeln!(out, "  note: {n} files or folders reached more than once, read once");
         }
         for p in &self.loops {
-            let _ = writeln!(out, "  note: symlink loop not followed: {}", p.display());
+            let _ = writeln!(out, "  note: symlink loop not followed: {}", shown(p));
         }
         if self.files.is_empty() {
             let _ = writeln!(out, "  warning: no input file was read");
@@ -273,7 +273,7 @@ impl Summary {
             }
             let _ = writeln!(out, "  {}: {n}", issue.label());
             for loc in s.locations(issue) {
-                let path = self.files.get(loc.file).map_or("?".into(), |p| p.display().to_string());
+                let path = self.files.get(loc.file).map_or("?".into(), |p| shown(p));
                 let detail =
                     if loc.detail.is_empty() { String::new() } else { format!(": {}", loc.detail) };
                 let at = match loc.unit {
@@ -286,6 +286,18 @@ impl Summary {
         }
         out
     }
+}
+
+/// A path as shown in the summary: control characters escaped, so that a file name cannot
+/// drive the terminal or fake a summary line.
+fn shown(p: &std::path::Path) -> String {
+    let text = p.display().to_string();
+    if !text.chars().any(char::is_control) {
+        return text;
+    }
+    text.chars()
+        .map(|c| if c.is_control() { c.escape_default().to_string() } else { c.to_string() })
+        .collect()
 }
 
 #[cfg(test)]

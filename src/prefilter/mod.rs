@@ -15,7 +15,7 @@
 //!
 //! It reads only the plan and field origins and must not parse records.
 
-use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
 use memchr::memmem;
 
 use crate::plan::{Expr, Plan};
@@ -100,9 +100,13 @@ fn check_for(format: RecordFormat, req: Required) -> Check {
     let Some(mut encoded) = encoded else { return Check::Pass };
     encoded.sort();
     encoded.dedup();
+    // Past a few hundred literals the contiguous forms cost more to build than they save (a
+    // 32,000-term IN list took seconds); the plain NFA is built in linear time.
+    let kind = (encoded.len() > 500).then_some(AhoCorasickKind::NoncontiguousNFA);
     let ac = AhoCorasickBuilder::new()
         .ascii_case_insensitive(true)
         .match_kind(MatchKind::Standard)
+        .kind(kind)
         .build(&encoded);
     match ac {
         Ok(ac) => {

@@ -159,7 +159,11 @@ impl fmt::Display for CompileErrorKind {
             MacroRecursion { name } => write!(f, "macro `{name}` expands into itself"),
             UnclosedMacro => write!(f, "a backtick macro is not closed"),
             MacroTooLarge { name } => {
-                write!(f, "macro `{name}` expands to more than 1 MiB of search text")
+                write!(
+                    f,
+                    "macro `{name}` expands to more than 1 MiB of search text or 100,000 macro \
+                     calls"
+                )
             }
             NotTstats => write!(f, "the search must start with `| tstats`"),
             UnsupportedCommand { name } => write!(f, "unsupported command `{name}`"),

@@ -17,8 +17,12 @@ use super::error::{CompileError, CompileErrorKind};
 const MAX_DEPTH: usize = 32;
 
 /// The longest expanded search accepted, in bytes (a macro that doubles itself at each level
-/// would otherwise grow without bound).
+/// would otherwise grow without bound). Substituted macro bodies are held to it too.
 const MAX_EXPANDED: usize = 1 << 20;
+
+/// The most macro calls one search may expand (macros that expand to nothing could otherwise
+/// take exponential time without growing the text).
+const MAX_CALLS: usize = 100_000;
 
 /// The macros the embedded default rule needs, as security_content defines them.
 const DEFAULT_MACROS: &str = include_str!("default_macros.yml");
@@ -67,7 +71,8 @@ impl MacroTable {
         files.sort();
         let mut loaded = 0;
         for file in &files {
-            let text = std::fs::read_to_string(file).map_err(|e| bad_file(file, &e.to_string()))?;
+            let text =
+                super::rule::read_text_file(file).map_err(|e| bad_file(file, &e.to_string()))?;
             let value: serde_yaml_ng::Value =
                 serde_yaml_ng::from_str(&text).map_err(|e| bad_file(file, &e.to_string()))?;
             let defs: Vec<MacroDef> = match value {
@@ -96,7 +101,7 @@ impl MacroTable {
     /// Expands every macro in `search`. `filter_name` is the detection's own filter macro,
     /// which is `search *` when nothing defines it.
     pub fn expand(&self, search: &str, filter_name: &str) -> Result<String, CompileError> {
-        self.expand_at(search, filter_name, 0, "")
+        self.expand_at(search, filter_name, 0, "", &std::cell::Cell::new(0))
     }
 
     fn expand_at(
@@ -105,6 +110,7 @@ impl MacroTable {
         filter_name: &str,
         depth: usize,
         outer: &str,
+        calls: &std::cell::Cell<usize>,
     ) -> Result<String, CompileError> {
         let mut out = String::with_capacity(text.len());
         let mut rest = text;
@@ -129,7 +135,12 @@ impl MacroTable {
                 return Err(CompileError::bare(kind).in_search(&out));
             }
             let (name, _) = split_call(call);
-            out.push_str(&self.expand_at(&body, filter_name, depth + 1, name)?);
+            calls.set(calls.get() + 1);
+            if body.len() > MAX_EXPANDED || calls.get() > MAX_CALLS {
+                let kind = CompileErrorKind::MacroTooLarge { name: name.to_string() };
+                return Err(CompileError::bare(kind));
+            }
+            out.push_str(&self.expand_at(&body, filter_name, depth + 1, name, calls)?);
             if out.len() > MAX_EXPANDED {
                 let kind = CompileErrorKind::MacroTooLarge { name: name.to_string() };
                 return Err(CompileError::bare(kind));
@@ -191,10 +202,22 @@ pub fn filter_macro_name(detection: &str) -> String {
 }
 
 fn collect_yaml(dir: &Path, out: &mut Vec<std::path::PathBuf>) -> std::io::Result<()> {
+    collect_yaml_once(dir, out, &mut std::collections::HashSet::new())
+}
+
+/// Walks `dir` for YAML files, each folder once (symlink loops are not followed again).
+fn collect_yaml_once(
+    dir: &Path,
+    out: &mut Vec<std::path::PathBuf>,
+    seen: &mut std::collections::HashSet<std::path::PathBuf>,
+) -> std::io::Result<()> {
+    if !seen.insert(std::fs::canonicalize(dir)?) {
+        return Ok(());
+    }
     for entry in std::fs::read_dir(dir)? {
         let path = entry?.path();
         if path.is_dir() {
-            collect_yaml(&path, out)?;
+            collect_yaml_once(&path, out, seen)?;
         } else if path.extension().is_some_and(|e| e == "yml" || e == "yaml") {
             out.push(path);
         }
@@ -274,6 +297,21 @@ mod tests {
         t.insert(MacroDef { name: "m24".into(), definition: "x=1".into(), arguments: vec![] });
         let err = t.expand("`m0`", "f").unwrap_err();
         assert!(matches!(err.kind, CompileErrorKind::MacroTooLarge { .. }));
+        t.insert(MacroDef { name: "m24".into(), definition: String::new(), arguments: vec![] });
+        let err = t.expand("`m0`", "f").unwrap_err();
+        assert!(matches!(err.kind, CompileErrorKind::MacroTooLarge { .. }), "empty bodies");
+        let mut t = MacroTable::default();
+        for i in 0..6 {
+            let definition = format!("`m{}({})`", i + 1, "$x$".repeat(100));
+            t.insert(MacroDef { name: format!("m{i}"), definition, arguments: vec!["x".into()] });
+        }
+        t.insert(MacroDef {
+            name: "m6".into(),
+            definition: "$x$".into(),
+            arguments: vec!["x".into()],
+        });
+        let err = t.expand("`m0(z)`", "f").unwrap_err();
+        assert!(matches!(err.kind, CompileErrorKind::MacroTooLarge { .. }), "through arguments");
     }
 
     #[test]

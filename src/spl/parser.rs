@@ -312,7 +312,8 @@ impl<'t> Parser<'t> {
 
     fn not_expr(&mut self, stop: &[&str]) -> Result<SearchExpr, CompileError> {
         self.depth += 1;
-        if self.depth > MAX_NESTING {
+        // The outermost term counts one level of its own.
+        if self.depth > MAX_NESTING + 1 {
             return Err(self.error("at most 128 nested parentheses and NOTs"));
         }
         let result = if self.eat_keyword("NOT") {

@@ -41,12 +41,7 @@ impl Detection {
 
     /// Reads and parses a detection file.
     pub fn from_path(path: &Path) -> Result<Detection, CompileError> {
-        let regular = std::fs::metadata(path).map(|m| m.is_file());
-        let text = match regular {
-            Ok(false) => Err(std::io::Error::other("not a regular file")),
-            _ => std::fs::read_to_string(path),
-        };
-        let text = text.map_err(|e| {
+        let text = read_text_file(path).map_err(|e| {
             let kind = CompileErrorKind::ReadRule {
                 path: path.display().to_string(),
                 reason: e.to_string(),
@@ -80,6 +75,22 @@ impl Detection {
             _ => "-".to_string(),
         }
     }
+}
+
+/// The largest rule, macro or profile file read, in bytes.
+const MAX_TEXT_FILE: u64 = 16 << 20;
+
+/// Reads a configuration text file: a regular file (a device or a pipe could be endless) of
+/// at most 16 MiB.
+pub fn read_text_file(path: &Path) -> std::io::Result<String> {
+    let meta = std::fs::metadata(path)?;
+    if !meta.is_file() {
+        return Err(std::io::Error::other("not a regular file"));
+    }
+    if meta.len() > MAX_TEXT_FILE {
+        return Err(std::io::Error::other("larger than 16 MiB"));
+    }
+    std::fs::read_to_string(path)
 }
 
 #[cfg(test)]
