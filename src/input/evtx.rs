@@ -95,13 +95,12 @@ pub fn read(data: &[u8], mut each: impl FnMut(Item)) {
     padded.extend_from_slice(&present[..keep]);
     padded.resize(FILE_HEADER + CHUNK_SIZE, 0);
     let mut records = 0;
-    parse(&padded, false, &mut |item| match item {
-        Item::Record { .. } => {
+    // Past the last whole record there are only zeros: the cut, already reported.
+    parse(&padded, false, &mut |item| {
+        if let Item::Record { .. } = item {
             records += 1;
             each(item);
         }
-        // Past the last whole record there are only zeros: the cut, already reported.
-        _ => {}
     });
     log::debug!("evtx: cut chunk {chunk}: {records} whole records read");
 }
