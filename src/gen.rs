@@ -77,6 +77,12 @@ const BACKGROUND: &[(&str, &str)] = &[
         "C:\\Windows\\System32\\schtasks.exe",
         "schtasks /create /tn Update /tr C:\\ops\\update.cmd /sc daily",
     ),
+    ("C:\\Windows\\System32\\sc.exe", "sc create backupsvc binPath= C:\\ops\\svc.exe"),
+];
+
+/// Background records that name bitsadmin but must not match: a cmd.exe wrapper holding a
+/// keyword, and a `/transfer`. One background record in `NEAR_MISS_EVERY` is one of them.
+const NEAR_MISSES: &[(&str, &str)] = &[
     (
         "C:\\Windows\\System32\\cmd.exe",
         "\"C:\\Windows\\system32\\cmd.exe\" /c \"bitsadmin.exe /resume NightlyJob\"",
@@ -85,8 +91,10 @@ const BACKGROUND: &[(&str, &str)] = &[
         "C:\\Windows\\System32\\bitsadmin.exe",
         "bitsadmin.exe /transfer Nightly https://updates.example/p.cab C:\\Temp\\p.cab",
     ),
-    ("C:\\Windows\\System32\\sc.exe", "sc create backupsvc binPath= C:\\ops\\svc.exe"),
 ];
+
+/// How rare near misses are among background records.
+const NEAR_MISS_EVERY: u64 = 500;
 const VERBS: &[&str] = &[
     "create",
     "addfile",
@@ -144,7 +152,8 @@ fn process(rng: &mut Rng, n: u64, positive: bool, positives: u64) -> Proc {
             format!("bitsadmin.exe /{verb} TsrJob{positives}"),
         )
     } else {
-        let (i, c) = BACKGROUND[rng.below(BACKGROUND.len() as u64) as usize];
+        let table = if rng.below(NEAR_MISS_EVERY) == 0 { NEAR_MISSES } else { BACKGROUND };
+        let (i, c) = table[rng.below(table.len() as u64) as usize];
         (i.to_string(), c.to_string())
     };
     Proc {
