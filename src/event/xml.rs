@@ -9,10 +9,46 @@
 
 use std::borrow::Cow;
 
+use std::sync::LazyLock;
+
 use memchr::memmem;
 
 use super::{is_wanted, Projection, RawEvent};
 use crate::schema::{RecordFormat, SourceKind};
+
+/// The fixed needles of record parsing, with searchers built once.
+const NEEDLES: &[&str] = &[
+    "<EventData",
+    "</EventData>",
+    "<Data",
+    "<System>",
+    "</System>",
+    "<EventID",
+    "<Channel",
+    "<Computer",
+    "<Keywords",
+    "<TimeCreated",
+    "<Security",
+    "Name",
+    "SystemTime",
+    "UserID",
+];
+
+static FINDERS: LazyLock<Vec<(&'static str, memmem::Finder<'static>)>> =
+    LazyLock::new(|| NEEDLES.iter().map(|n| (*n, memmem::Finder::new(n.as_bytes()))).collect());
+
+/// The prebuilt searcher of a fixed needle.
+fn finder(needle: &str) -> Option<&'static memmem::Finder<'static>> {
+    FINDERS.iter().find(|(n, _)| *n == needle).map(|(_, f)| f)
+}
+
+/// The first position of `needle` in `hay`, with a prebuilt searcher for the fixed needles.
+fn find(hay: &[u8], needle: &str) -> Option<usize> {
+    match finder(needle) {
+        Some(f) => f.find(hay),
+        None => memmem::find(hay, needle.as_bytes()),
+    }
+}
 
 /// What the cheap header read tells about a record.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -119,7 +155,7 @@ enum EventData<'a> {
 }
 
 fn eventdata(rec: &str) -> EventData<'_> {
-    let Some(open) = memmem::find(rec.as_bytes(), b"<EventData") else {
+    let Some(open) = find(rec.as_bytes(), "<EventData") else {
         // No EventData in a complete record is an event without data; in a record cut short,
         // the data may be what was cut.
         let complete = rec.trim_end().ends_with("</Event>");
@@ -131,7 +167,7 @@ fn eventdata(rec: &str) -> EventData<'_> {
         return EventData::Absent;
     }
     let body = &after[gt + 1..];
-    match memmem::find(body.as_bytes(), b"</EventData>") {
+    match find(body.as_bytes(), "</EventData>") {
         Some(end) => EventData::Closed(&body[..end]),
         None => EventData::Cut,
     }
@@ -140,7 +176,8 @@ fn eventdata(rec: &str) -> EventData<'_> {
 /// Every `<Data Name='X'>value</Data>` pair whose name is wanted. The value runs to the next
 /// `<`, as the add-on's `[^<]*` does.
 fn data_fields<'a>(body: &'a str, wanted: &[String], dump: bool, out: &mut Fields<'a>) {
-    let finder = memmem::Finder::new(b"<Data");
+    // `<Data` is one of NEEDLES, so its searcher exists.
+    let finder = finder("<Data").expect("`<Data` is a fixed needle");
     let bytes = body.as_bytes();
     let mut pos = 0;
     while let Some(at) = finder.find(&bytes[pos..]) {
@@ -163,8 +200,8 @@ fn data_fields<'a>(body: &'a str, wanted: &[String], dump: bool, out: &mut Field
 
 /// The text between `open` and `close`.
 fn section<'a>(rec: &'a str, open: &str, close: &str) -> Option<&'a str> {
-    let start = memmem::find(rec.as_bytes(), open.as_bytes())? + open.len();
-    let end = memmem::find(&rec.as_bytes()[start..], close.as_bytes())?;
+    let start = find(rec.as_bytes(), open)? + open.len();
+    let end = find(&rec.as_bytes()[start..], close)?;
     Some(&rec[start..start + end])
 }
 
@@ -172,7 +209,7 @@ fn section<'a>(rec: &'a str, open: &str, close: &str) -> Option<&'a str> {
 fn element_text<'a>(xml: &'a str, open: &str) -> Option<&'a str> {
     let mut from = 0;
     loop {
-        let at = from + memmem::find(&xml.as_bytes()[from..], open.as_bytes())?;
+        let at = from + find(&xml.as_bytes()[from..], open)?;
         let rest = &xml[at + open.len()..];
         from = at + 1;
         match rest.bytes().next() {
@@ -197,7 +234,7 @@ fn until_lt(s: &str) -> &str {
 fn element_attr<'a>(xml: &'a str, open: &str, attr: &str) -> Option<&'a str> {
     let mut from = 0;
     loop {
-        let at = from + memmem::find(&xml.as_bytes()[from..], open.as_bytes())?;
+        let at = from + find(&xml.as_bytes()[from..], open)?;
         let rest = &xml[at + open.len()..];
         from = at + 1;
         if !rest.starts_with(|c: char| c.is_ascii_whitespace()) {
@@ -212,7 +249,7 @@ fn element_attr<'a>(xml: &'a str, open: &str, attr: &str) -> Option<&'a str> {
 fn attr_value<'a>(tag: &'a str, name: &str) -> Option<&'a str> {
     let mut from = 0;
     loop {
-        let at = from + memmem::find(&tag.as_bytes()[from..], name.as_bytes())?;
+        let at = from + find(&tag.as_bytes()[from..], name)?;
         from = at + name.len();
         let before_ok = at == 0 || tag.as_bytes()[at - 1].is_ascii_whitespace();
         let rest = tag[from..].trim_start();

@@ -7,6 +7,8 @@
 
 use std::ops::Range;
 
+use std::sync::LazyLock;
+
 use memchr::memmem;
 
 use super::detect::Format;
@@ -27,9 +29,16 @@ pub enum XmlItem {
 
 const CLOSE: &[u8] = b"</Event>";
 
+/// Searchers for the two framing needles, built once (building one per call cost more than
+/// the search itself on short records).
+static OPEN_FINDER: LazyLock<memmem::Finder<'static>> =
+    LazyLock::new(|| memmem::Finder::new(b"<Event"));
+static CLOSE_FINDER: LazyLock<memmem::Finder<'static>> =
+    LazyLock::new(|| memmem::Finder::new(CLOSE));
+
 /// The start of the next `<Event` element at or after `from` (not `<EventData`, `<EventID`).
 pub fn next_event_start(bytes: &[u8], from: usize) -> Option<usize> {
-    let finder = memmem::Finder::new(b"<Event");
+    let finder = &*OPEN_FINDER;
     let mut pos = from;
     while pos < bytes.len() {
         let at = pos + finder.find(&bytes[pos..])?;
@@ -43,7 +52,7 @@ pub fn next_event_start(bytes: &[u8], from: usize) -> Option<usize> {
 
 /// Frames every item of an XML chunk, in order.
 pub fn xml_items(chunk: &[u8], mut each: impl FnMut(XmlItem)) {
-    let close = memmem::Finder::new(CLOSE);
+    let close = &*CLOSE_FINDER;
     let mut pos = 0;
     while pos < chunk.len() {
         let Some(start) = next_event_start(chunk, pos) else {
