@@ -191,82 +191,93 @@ fn iso(epoch_ms: u64, sep: char) -> String {
 }
 
 fn render(line: &mut String, format: GenFormat, p: &Proc, rng: &mut Rng) {
-    use std::fmt::Write as _;
-    let data = |n: &str, v: &str| format!("<Data Name='{n}'>{}</Data>", xml_escape(v));
     match format {
-        GenFormat::SysmonXml => {
-            let _ = writeln!(
-                line,
-                "<Event xmlns='http://schemas.microsoft.com/win/2004/08/events/event'><System>\
-                 <Provider Name='Microsoft-Windows-Sysmon' \
-                 Guid='{{5770385F-C22A-43E0-BF4C-06F5698FFBD9}}'/>\
-                 <EventID>1</EventID><Version>5</Version><Level>4</Level><Task>1</Task>\
-                 <Keywords>0x8000000000000000</Keywords><TimeCreated SystemTime='{}0000Z'/>\
-                 <Channel>Microsoft-Windows-Sysmon/Operational</Channel><Computer>{}</Computer>\
-                 <Security UserID='S-1-5-18'/></System>\
-                 <EventData>{}{}{}{}{}{}{}{}{}{}{}{}{}</EventData></Event>",
-                iso(p.epoch_ms, 'T'),
-                p.host,
-                data("RuleName", "-"),
-                data("UtcTime", &iso(p.epoch_ms, ' ')),
-                data("ProcessGuid", &p.guid),
-                data("ProcessId", &p.pid.to_string()),
-                data("Image", &p.image),
-                data("CommandLine", &p.cmd),
-                data("CurrentDirectory", "C:\\Windows\\system32\\"),
-                data("User", p.user),
-                data("IntegrityLevel", "High"),
-                data("Hashes", &format!("SHA256={},IMPHASH={}", rng.hex(64), rng.hex(32))),
-                data("ParentProcessId", &p.ppid.to_string()),
-                data("ParentImage", "C:\\Windows\\System32\\cmd.exe"),
-                data("ParentCommandLine", "\"C:\\Windows\\system32\\cmd.exe\" /c setup.cmd"),
-            );
-        }
-        GenFormat::SecurityXml => {
-            let name = p.user.rsplit('\\').next().unwrap_or(p.user);
-            let _ = writeln!(
-                line,
-                "<Event xmlns='http://schemas.microsoft.com/win/2004/08/events/event'><System>\
-                 <Provider Name='Microsoft-Windows-Security-Auditing' \
-                 Guid='{{54849625-5478-4994-A5BA-3E3B0328C30D}}'/>\
-                 <EventID>4688</EventID><Version>2</Version><Level>0</Level><Task>13312</Task>\
-                 <Keywords>0x8020000000000000</Keywords><TimeCreated SystemTime='{}0000Z'/>\
-                 <Channel>Security</Channel><Computer>{}</Computer><Security/></System><EventData>\
-                 {}{}{}{}{}{}{}{}</EventData></Event>",
-                iso(p.epoch_ms, 'T'),
-                p.host,
-                data("SubjectUserName", "WKS$"),
-                data("NewProcessId", &format!("0x{:x}", p.pid)),
-                data("NewProcessName", &p.image),
-                data("ProcessId", &format!("0x{:x}", p.ppid)),
-                data("CommandLine", &p.cmd),
-                data("TargetUserName", name),
-                data("ParentProcessName", "C:\\Windows\\System32\\cmd.exe"),
-                data("MandatoryLabel", "Mandatory Label\\High Mandatory Level"),
-            );
-        }
-        GenFormat::CrowdStrikeJson => {
-            let json = |s: &str| serde_json::to_string(s).unwrap_or_default();
-            let device = p.image.replacen("C:", "\\Device\\HarddiskVolume2", 1);
-            let _ = writeln!(
-                line,
-                "{{\"event_simpleName\":\"ProcessRollup2\",\"name\":\"ProcessRollup2V19\",\
-                 \"timestamp\":\"{}\",\"aid\":\"{}\",\"ComputerName\":{},\
-                 \"UserSid\":\"S-1-5-21-1004\",\"RawProcessId\":\"{}\",\"ParentProcessId\":\"{}\",\
-                 \"ParentBaseFileName\":\"cmd.exe\",\
-                 \"ImageFileName\":{},\"CommandLine\":{},\"IntegrityLevel\":\"12288\",\
-                 \"SHA256HashData\":\"{}\"}}",
-                p.epoch_ms,
-                rng.hex(32).to_lowercase(),
-                json(p.host),
-                p.pid,
-                p.ppid,
-                json(&device),
-                json(&p.cmd),
-                rng.hex(64).to_lowercase(),
-            );
-        }
+        GenFormat::SysmonXml => render_sysmon(line, p, rng),
+        GenFormat::SecurityXml => render_security(line, p),
+        GenFormat::CrowdStrikeJson => render_crowdstrike(line, p, rng),
     }
+}
+
+fn data(name: &str, value: &str) -> String {
+    format!("<Data Name='{name}'>{}</Data>", xml_escape(value))
+}
+
+fn render_sysmon(line: &mut String, p: &Proc, rng: &mut Rng) {
+    use std::fmt::Write as _;
+    let _ = writeln!(
+        line,
+        "<Event xmlns='http://schemas.microsoft.com/win/2004/08/events/event'><System>\
+         <Provider Name='Microsoft-Windows-Sysmon' \
+         Guid='{{5770385F-C22A-43E0-BF4C-06F5698FFBD9}}'/>\
+         <EventID>1</EventID><Version>5</Version><Level>4</Level><Task>1</Task>\
+         <Keywords>0x8000000000000000</Keywords><TimeCreated SystemTime='{}0000Z'/>\
+         <Channel>Microsoft-Windows-Sysmon/Operational</Channel><Computer>{}</Computer>\
+         <Security UserID='S-1-5-18'/></System>\
+         <EventData>{}{}{}{}{}{}{}{}{}{}{}{}{}</EventData></Event>",
+        iso(p.epoch_ms, 'T'),
+        p.host,
+        data("RuleName", "-"),
+        data("UtcTime", &iso(p.epoch_ms, ' ')),
+        data("ProcessGuid", &p.guid),
+        data("ProcessId", &p.pid.to_string()),
+        data("Image", &p.image),
+        data("CommandLine", &p.cmd),
+        data("CurrentDirectory", "C:\\Windows\\system32\\"),
+        data("User", p.user),
+        data("IntegrityLevel", "High"),
+        data("Hashes", &format!("SHA256={},IMPHASH={}", rng.hex(64), rng.hex(32))),
+        data("ParentProcessId", &p.ppid.to_string()),
+        data("ParentImage", "C:\\Windows\\System32\\cmd.exe"),
+        data("ParentCommandLine", "\"C:\\Windows\\system32\\cmd.exe\" /c setup.cmd"),
+    );
+}
+
+fn render_security(line: &mut String, p: &Proc) {
+    use std::fmt::Write as _;
+    let name = p.user.rsplit('\\').next().unwrap_or(p.user);
+    let _ = writeln!(
+        line,
+        "<Event xmlns='http://schemas.microsoft.com/win/2004/08/events/event'><System>\
+         <Provider Name='Microsoft-Windows-Security-Auditing' \
+         Guid='{{54849625-5478-4994-A5BA-3E3B0328C30D}}'/>\
+         <EventID>4688</EventID><Version>2</Version><Level>0</Level><Task>13312</Task>\
+         <Keywords>0x8020000000000000</Keywords><TimeCreated SystemTime='{}0000Z'/>\
+         <Channel>Security</Channel><Computer>{}</Computer><Security/></System><EventData>\
+         {}{}{}{}{}{}{}{}</EventData></Event>",
+        iso(p.epoch_ms, 'T'),
+        p.host,
+        data("SubjectUserName", "WKS$"),
+        data("NewProcessId", &format!("0x{:x}", p.pid)),
+        data("NewProcessName", &p.image),
+        data("ProcessId", &format!("0x{:x}", p.ppid)),
+        data("CommandLine", &p.cmd),
+        data("TargetUserName", name),
+        data("ParentProcessName", "C:\\Windows\\System32\\cmd.exe"),
+        data("MandatoryLabel", "Mandatory Label\\High Mandatory Level"),
+    );
+}
+
+fn render_crowdstrike(line: &mut String, p: &Proc, rng: &mut Rng) {
+    use std::fmt::Write as _;
+    let json = |s: &str| serde_json::to_string(s).unwrap_or_default();
+    let device = p.image.replacen("C:", "\\Device\\HarddiskVolume2", 1);
+    let _ = writeln!(
+        line,
+        "{{\"event_simpleName\":\"ProcessRollup2\",\"name\":\"ProcessRollup2V19\",\
+         \"timestamp\":\"{}\",\"aid\":\"{}\",\"ComputerName\":{},\
+         \"UserSid\":\"S-1-5-21-1004\",\"RawProcessId\":\"{}\",\"ParentProcessId\":\"{}\",\
+         \"ParentBaseFileName\":\"cmd.exe\",\
+         \"ImageFileName\":{},\"CommandLine\":{},\"IntegrityLevel\":\"12288\",\
+         \"SHA256HashData\":\"{}\"}}",
+        p.epoch_ms,
+        rng.hex(32).to_lowercase(),
+        json(p.host),
+        p.pid,
+        p.ppid,
+        json(&device),
+        json(&p.cmd),
+        rng.hex(64).to_lowercase(),
+    );
 }
 
 #[cfg(test)]
