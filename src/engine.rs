@@ -75,6 +75,7 @@ pub fn compile(
 /// The `explain` text of a compiled rule.
 pub fn explain(c: &Compiled) -> String {
     let literals = RecordFormat::ALL.iter().map(|f| (*f, c.prefilter.literals(*f))).collect();
+    let evtx_chunks = c.prefilter.evtx_literals();
     let sources = crate::cim::profile::SECTIONS
         .iter()
         .map(|(name, kind, xml)| {
@@ -88,7 +89,8 @@ pub fn explain(c: &Compiled) -> String {
             (name.to_string(), what, fields)
         })
         .collect();
-    let d = Decisions { literals, sources, profile: c.mapper.profile().origin.clone() };
+    let profile = c.mapper.profile().origin.clone();
+    let d = Decisions { literals, evtx_chunks, sources, profile };
     explain::render(&c.plan, &d)
 }
 
@@ -416,7 +418,10 @@ fn evtx_file(ctx: &Ctx<'_>, w: &mut Worker, file: usize) {
     let data = ctx.files[file].data();
     w.stats.bytes += data.len() as u64;
     let at = |offset: u64, unit: Unit, detail: String| Location { file, offset, unit, detail };
-    evtx_input::read(data, |item| match item {
+    let prefilter = &ctx.rule.prefilter;
+    let keep = |chunk: &[u8]| prefilter.evtx_chunk_may_match(chunk);
+    let keep: Option<evtx_input::ChunkFilter<'_>> = ctx.prefilter.then_some(&keep);
+    evtx_input::read(data, keep, |item| match item {
         Item::Record { record_id, xml } => {
             let loc = || at(record_id, Unit::Record, String::new());
             xml_record(ctx, w, xml.as_bytes(), false, &loc);
@@ -436,6 +441,11 @@ fn evtx_file(ctx: &Ctx<'_>, w: &mut Worker, file: usize) {
                 "{present} of 65536 bytes present; its whole records were read, the cut one not"
             );
             w.stats.issue(Issue::EvtxCutChunk, || at(chunk, Unit::Chunk, detail));
+        }
+        Item::SkippedChunk { records, .. } => {
+            w.stats.records += records;
+            w.stats.prefiltered += records;
+            w.stats.evtx_chunks_skipped += 1;
         }
         Item::NoChunks => w.stats.issue(Issue::EvtxNoChunks, || at(0, Unit::Chunk, String::new())),
         Item::BadFile { message } => {

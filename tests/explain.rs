@@ -60,7 +60,8 @@ fn common_expectations(text: &str) {
         [
             "  splunk-xml       \"bitsadmin.exe\"",
             "  dump-xml/evtx    \"bitsadmin.exe\"",
-            "  json             \"bitsadmin.exe\""
+            "  json             \"bitsadmin.exe\"",
+            "  evtx chunks      \"bitsadmin.exe\" (as UTF-16LE and ASCII)"
         ]
     );
     let sources = section(text, "Source fields read");

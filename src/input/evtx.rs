@@ -54,6 +54,13 @@ pub enum Item {
     },
     /// A file header with no chunk after it: an empty log.
     NoChunks,
+    /// A chunk the prefilter ruled out from its raw bytes, not decoded.
+    SkippedChunk {
+        /// Its number in the file.
+        chunk: u64,
+        /// How many records its header says it holds.
+        records: u64,
+    },
     /// The file cannot be read as EVTX at all.
     BadFile {
         /// The crate's message.
@@ -64,7 +71,10 @@ pub enum Item {
 /// Reads every record of the EVTX file `data`, in file order. Chunk checksums are checked, so
 /// a damaged chunk is reported rather than read wrong. A final chunk cut short is read up to
 /// its last whole record; the record the cut falls in is reported, never read.
-pub fn read(data: &[u8], mut each: impl FnMut(Item)) {
+///
+/// `keep` sees each whole chunk's raw bytes first: a chunk it refuses is not decoded, and is
+/// reported as `SkippedChunk` with its record count from the chunk header.
+pub fn read(data: &[u8], keep: Option<ChunkFilter<'_>>, mut each: impl FnMut(Item)) {
     let whole = FILE_HEADER + data.len().saturating_sub(FILE_HEADER) / CHUNK_SIZE * CHUNK_SIZE;
     let last_magic = last_chunk_with_magic(data);
     if whole == FILE_HEADER && data.len() == FILE_HEADER {
@@ -73,9 +83,27 @@ pub fn read(data: &[u8], mut each: impl FnMut(Item)) {
     for chunk in zeroed_chunks_before(data, last_magic) {
         each(Item::BadChunk { chunk, unused: false });
     }
-    parse(&data[..whole.min(data.len())], true, &mut |item| {
-        each(reclassify(item, data, last_magic))
-    });
+    let body = &data[..whole.min(data.len())];
+    match keep.map(|k| kept_chunks(body, k)) {
+        Some((kept, skipped)) if !skipped.is_empty() => {
+            for (chunk, records) in skipped {
+                each(Item::SkippedChunk { chunk, records });
+            }
+            let map: Vec<u64> = kept.iter().map(|(i, _)| *i).collect();
+            let mut copy = Vec::with_capacity(FILE_HEADER + kept.len() * CHUNK_SIZE);
+            copy.extend_from_slice(&data[..FILE_HEADER]);
+            kept.iter().for_each(|(_, c)| copy.extend_from_slice(c));
+            // Chunk numbers in the copy are positions in `kept`: map them back.
+            let back = |chunk: u64| map.get(chunk as usize).copied().unwrap_or(chunk);
+            parse(&copy, true, &mut |item| match item {
+                Item::BadChunk { chunk, unused } => {
+                    each(Item::BadChunk { chunk: back(chunk), unused })
+                }
+                other => each(other),
+            });
+        }
+        _ => parse(body, true, &mut |item| each(reclassify(item, data, last_magic))),
+    }
     let rest = data.len().saturating_sub(whole);
     if rest == 0 || data.len() < FILE_HEADER {
         return;
@@ -103,6 +131,30 @@ pub fn read(data: &[u8], mut each: impl FnMut(Item)) {
         }
     });
     log::debug!("evtx: cut chunk {chunk}: {records} whole records read");
+}
+
+/// Decides from a raw chunk's bytes whether it is decoded.
+pub type ChunkFilter<'f> = &'f dyn Fn(&[u8]) -> bool;
+
+/// A chunk's number and bytes.
+type Kept<'d> = Vec<(u64, &'d [u8])>;
+
+/// Splits the whole chunks with a chunk header into those `keep` accepts (number, bytes) and
+/// those it refuses (number, record count from the header). Slots without a header are kept,
+/// so that the parser reports them as before.
+fn kept_chunks<'d>(body: &'d [u8], keep: &dyn Fn(&[u8]) -> bool) -> (Kept<'d>, Vec<(u64, u64)>) {
+    let mut kept = Vec::new();
+    let mut skipped = Vec::new();
+    for (i, chunk) in body[FILE_HEADER.min(body.len())..].chunks_exact(CHUNK_SIZE).enumerate() {
+        if !chunk.starts_with(CHUNK_MAGIC) || keep(chunk) {
+            kept.push((i as u64, chunk));
+        } else {
+            let id = |at: usize| u64::from_le_bytes(chunk[at..at + 8].try_into().unwrap_or([0; 8]));
+            let records = id(32).saturating_sub(id(24)).saturating_add(1);
+            skipped.push((i as u64, records));
+        }
+    }
+    (kept, skipped)
 }
 
 /// The byte offset, in a chunk's present bytes, where its last wholly present record ends

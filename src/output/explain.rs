@@ -13,6 +13,9 @@ use crate::schema::RecordFormat;
 pub struct Decisions {
     /// The prefilter literals per format (`None`: no prefilter for that format).
     pub literals: Vec<(RecordFormat, Option<Vec<String>>)>,
+    /// The literals searched in raw EVTX chunks, as UTF-16LE and ASCII (`None`: every chunk
+    /// is decoded).
+    pub evtx_chunks: Option<Vec<String>>,
     /// Source fields read, per profile section: `(section, description, fields)`.
     pub sources: Vec<(String, String, Vec<String>)>,
     /// Where the mapping profile came from.
@@ -69,6 +72,15 @@ pub fn render(plan: &Plan, d: &Decisions) -> String {
         };
         let _ = writeln!(out, "  {:<16} {shown}", format.name());
     }
+    let chunks = match &d.evtx_chunks {
+        None => "none: every chunk is decoded".to_string(),
+        Some(l) if l.is_empty() => "no chunk can match".to_string(),
+        Some(l) => {
+            let l: Vec<String> = l.iter().map(|x| format!("\"{x}\"")).collect();
+            format!("{} (as UTF-16LE and ASCII)", l.join(", "))
+        }
+    };
+    let _ = writeln!(out, "  {:<16} {chunks}", "evtx chunks");
     let _ = writeln!(out, "\nSource fields read (profile: {})\n", d.profile);
     for (section, what, fields) in &d.sources {
         let _ = writeln!(out, "  {section} ({what}): {}", fields.join(", "));

@@ -142,6 +142,9 @@ pub struct Stats {
     pub process_events: u64,
     /// Records the prefilter rejected before parsing.
     pub prefiltered: u64,
+    /// EVTX chunks the prefilter ruled out from their raw bytes (their records are counted in
+    /// `records` and `prefiltered`, and are not decoded, so their kinds are not counted).
+    pub evtx_chunks_skipped: u64,
     /// Events that passed the tstats filter.
     pub matched: u64,
     /// Matched events dropped for a missing BY field (no `fillnull_value`).
@@ -185,6 +188,7 @@ impl Stats {
         self.records += other.records;
         self.process_events += other.process_events;
         self.prefiltered += other.prefiltered;
+        self.evtx_chunks_skipped += other.evtx_chunks_skipped;
         self.matched += other.matched;
         self.dropped_missing_by += other.dropped_missing_by;
         for (issue, n, locs) in other.issues {
@@ -246,6 +250,11 @@ impl Summary {
         let _ = writeln!(out, "  records read:            {}", s.records);
         let _ = writeln!(out, "  process-creation events: {}", s.process_events);
         let _ = writeln!(out, "  skipped by prefilter:    {}", s.prefiltered);
+        if s.evtx_chunks_skipped > 0 {
+            let n = s.evtx_chunks_skipped;
+            let what = "not decoded, so their process creations are not counted";
+            let _ = writeln!(out, "  EVTX chunks skipped:     {n} ({what})");
+        }
         let _ = writeln!(out, "  events matched:          {}", s.matched);
         let _ = writeln!(out, "  dropped (missing BY):    {}", s.dropped_missing_by);
         let _ = writeln!(out, "  rows:                    {}", self.rows);

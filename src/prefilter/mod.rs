@@ -34,6 +34,8 @@ type Required = Option<Vec<Vec<u8>>>;
 #[derive(Debug, Clone)]
 pub struct Prefilter {
     per_format: Vec<(RecordFormat, Check)>,
+    /// The check on a raw EVTX chunk: the rendered-record literals as EVTX stores strings.
+    evtx_chunk: Check,
 }
 
 #[derive(Debug, Clone)]
@@ -150,12 +152,38 @@ impl Prefilter {
                 (format, check_for(format, req))
             })
             .collect();
-        Prefilter { per_format }
+        let evtx_chunk = match &plan.filter {
+            Some(expr) => {
+                evtx_check(required(expr, &|f| origin(RecordFormat::DumpXml, plan.fields[f])))
+            }
+            None => Check::Pass,
+        };
+        Prefilter { per_format, evtx_chunk }
     }
 
     /// A prefilter that keeps every record.
     pub fn pass_all() -> Prefilter {
-        Prefilter { per_format: RecordFormat::ALL.iter().map(|f| (*f, Check::Pass)).collect() }
+        let per_format = RecordFormat::ALL.iter().map(|f| (*f, Check::Pass)).collect();
+        Prefilter { per_format, evtx_chunk: Check::Pass }
+    }
+
+    /// Whether a raw 64 KiB EVTX chunk may hold a matching record. Strings are stored as
+    /// UTF-16LE (or ASCII), so each literal is searched in both forms.
+    pub fn evtx_chunk_may_match(&self, chunk: &[u8]) -> bool {
+        match &self.evtx_chunk {
+            Check::Pass => true,
+            Check::Reject => false,
+            Check::Literals { finder, .. } => finder.is_match(chunk),
+        }
+    }
+
+    /// The literals searched in raw EVTX chunks (`None`: chunks are not skipped).
+    pub fn evtx_literals(&self) -> Option<Vec<String>> {
+        match &self.evtx_chunk {
+            Check::Pass => None,
+            Check::Reject => Some(Vec::new()),
+            Check::Literals { shown, .. } => Some(shown.clone()),
+        }
     }
 
     fn check(&self, format: RecordFormat) -> &Check {
@@ -193,6 +221,48 @@ fn check_for(format: RecordFormat, req: Required) -> Check {
     encoded.sort();
     encoded.dedup();
     let shown = encoded.iter().map(|l| String::from_utf8_lossy(l).into_owned()).collect();
+    match Finder::build(&encoded) {
+        Some(finder) => Check::Literals { finder, shown },
+        None => Check::Pass,
+    }
+}
+
+/// Characters that renderings of typed (non-string) EVTX values can produce: numbers, hex,
+/// GUIDs, SIDs, times, booleans (`true`, `false`). A literal made only of these could match the
+/// rendering of a binary value, which a search of the raw bytes cannot see.
+const TYPED_RENDERING: &[u8] = b"0123456789abcdefxs-{}:.tz +rul";
+
+/// Whether a literal can be searched in raw EVTX chunks soundly:
+/// - it holds a character no typed rendering produces, so a match lies in a string value;
+/// - it cannot overlap an entity the rendering adds (`&amp;`, `&lt;`, `&gt;`): it holds no `&`
+///   or `;`, and is not a piece of `amp`, `lt` or `gt`.
+fn evtx_searchable(lit: &[u8]) -> bool {
+    let typed = lit.iter().all(|b| TYPED_RENDERING.contains(&b.to_ascii_lowercase()));
+    let in_entity = [&b"amp"[..], b"lt", b"gt"].iter().any(|e| memmem::find(e, lit).is_some());
+    !typed && !in_entity && !lit.iter().any(|b| matches!(b, b'&' | b';'))
+}
+
+/// The chunk check for EVTX: literals searched as UTF-16LE and as ASCII, when every literal is
+/// searchable; otherwise chunks are all decoded.
+fn evtx_check(req: Required) -> Check {
+    let Some(mut literals) = req else { return Check::Pass };
+    literals.sort();
+    literals.dedup();
+    if literals.is_empty() {
+        return Check::Reject;
+    }
+    if !literals.iter().all(|l| evtx_searchable(l)) {
+        return Check::Pass;
+    }
+    let mut encoded = Vec::with_capacity(literals.len() * 2);
+    for lit in &literals {
+        let Ok(text) = std::str::from_utf8(lit) else { return Check::Pass };
+        encoded.push(text.encode_utf16().flat_map(u16::to_le_bytes).collect::<Vec<u8>>());
+        encoded.push(lit.clone());
+    }
+    encoded.sort();
+    encoded.dedup();
+    let shown = literals.iter().map(|l| String::from_utf8_lossy(l).into_owned()).collect();
     match Finder::build(&encoded) {
         Some(finder) => Check::Literals { finder, shown },
         None => Check::Pass,
@@ -337,6 +407,27 @@ mod tests {
         assert!(f.is_match(b"C:\\BITSADMIN.EXE"));
         assert!(!f.is_match(b"bitsadmin.ex"));
         assert!(!f.is_match(b""));
+    }
+
+    #[test]
+    fn evtx_chunk_literals_need_a_string_only_character() {
+        assert!(evtx_searchable(b"bitsadmin.exe"));
+        assert!(!evtx_searchable(b"4508"), "a pid is a binary integer in EVTX");
+        assert!(!evtx_searchable(b"{747f3d96-d83e"), "a GUID is binary");
+        assert!(!evtx_searchable(b"s-1-5-18"), "a SID is binary");
+        assert!(!evtx_searchable(b"true"), "a boolean renders as text");
+        assert!(!evtx_searchable(b"a&b"), "the rendering escapes `&`");
+        assert!(!evtx_searchable(b"mp"), "could lie inside `&amp;`");
+        let p = prefilter_for("Processes.process_name=bitsadmin.exe");
+        let utf16: Vec<u8> =
+            "x:\\BitsAdmin.EXE".encode_utf16().flat_map(u16::to_le_bytes).collect();
+        assert!(p.evtx_chunk_may_match(&utf16));
+        assert!(p.evtx_chunk_may_match(b"ascii bitsadmin.exe"));
+        assert!(!p.evtx_chunk_may_match(
+            &"cmd.exe".encode_utf16().flat_map(u16::to_le_bytes).collect::<Vec<u8>>()
+        ));
+        let p = prefilter_for("Processes.process_id=4508");
+        assert!(p.evtx_chunk_may_match(b"nothing"), "typed values are never searched raw");
     }
 
     #[test]
