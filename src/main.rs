@@ -230,9 +230,7 @@ fn run(args: RunArgs) -> Result<u8, Error> {
         OutFormat::Csv => write::Format::Csv,
         OutFormat::Json => write::Format::Json,
     };
-    let mut rendered = Vec::new();
-    write::write_table(&mut rendered, &report.table, format).map_err(Error::Output)?;
-    print_stdout(&rendered)?;
+    write_stdout(|out| write::write_table(out, &report.table, format))?;
     let summary =
         if args.quiet { report.summary.render_failures() } else { report.summary.render() };
     // A summary that cannot be written (stderr closed or full) is not worth a panic.
@@ -242,8 +240,15 @@ fn run(args: RunArgs) -> Result<u8, Error> {
 
 /// Writes to stdout; a closed pipe (`| head`) ends the output quietly.
 fn print_stdout(bytes: &[u8]) -> Result<(), Error> {
-    let mut out = std::io::stdout().lock();
-    match out.write_all(bytes).and_then(|_| out.flush()) {
+    write_stdout(|out| out.write_all(bytes))
+}
+
+/// Streams output to stdout through a buffer; a closed pipe ends the output quietly.
+fn write_stdout(
+    write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
+) -> Result<(), Error> {
+    let mut out = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
+    match write(&mut out).and_then(|_| out.flush()) {
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
         other => other.map_err(Error::Output),
     }

@@ -56,7 +56,9 @@ pub fn finish(plan: &Plan, groups: Vec<(Box<[Box<str>]>, AggState)>, tz: &TimeZo
     let mut rows: Vec<Vec<Cell>> = groups
         .into_iter()
         .map(|(key, state)| {
-            let mut row: Vec<Cell> = key.iter().map(|k| Cell::Text(k.to_string())).collect();
+            // The key's strings move into the row; nothing is copied.
+            let mut row: Vec<Cell> =
+                key.into_vec().into_iter().map(|k| Cell::Text(k.into_string())).collect();
             row.extend(plan.aggs.iter().map(|a| match agg_value(a.kind, &state) {
                 AggValue::Count(n) => Cell::Count(n),
                 AggValue::Time(t) => Cell::Time(t),
@@ -78,7 +80,7 @@ pub fn finish(plan: &Plan, groups: Vec<(Box<[Box<str>]>, AggState)>, tz: &TimeZo
             }),
         }
     }
-    let rows = rows.iter().map(|r| r.iter().map(|c| cell_text(c).into_owned()).collect()).collect();
+    let rows = rows.into_iter().map(|r| r.into_iter().map(into_text).collect()).collect();
     ResultTable { columns: plan.final_columns.clone(), rows }
 }
 
@@ -99,6 +101,13 @@ pub fn format_epoch(secs: i64, format: &str, tz: &TimeZone) -> Option<String> {
     let ts = jiff::Timestamp::from_second(secs).ok()?;
     let zoned = ts.to_zoned(tz.clone());
     jiff::fmt::strtime::format(format, &zoned).ok()
+}
+
+fn into_text(c: Cell) -> String {
+    match c {
+        Cell::Text(s) => s,
+        other => cell_text(&other).into_owned(),
+    }
 }
 
 fn cell_text(c: &Cell) -> Cow<'_, str> {

@@ -64,19 +64,19 @@ fn visible(s: &str) -> String {
 }
 
 fn write_aligned(out: &mut dyn Write, table: &ResultTable) -> io::Result<()> {
-    let cells: Vec<Vec<String>> =
-        table.rows.iter().map(|r| r.iter().map(|c| visible(c)).collect()).collect();
+    // Widths first, then one row at a time: no second copy of the table is held.
     let mut widths: Vec<usize> = table.columns.iter().map(|c| c.chars().count()).collect();
-    for row in &cells {
+    for row in &table.rows {
         for (w, c) in widths.iter_mut().zip(row) {
-            *w = (*w).max(c.chars().count());
+            *w = (*w).max(visible(c).chars().count());
         }
     }
     write_line(out, &table.columns, &widths)?;
     let rule: Vec<String> = widths.iter().map(|w| "-".repeat(*w)).collect();
     write_line(out, &rule, &widths)?;
-    for row in &cells {
-        write_line(out, row, &widths)?;
+    for row in &table.rows {
+        let cells: Vec<String> = row.iter().map(|c| visible(c)).collect();
+        write_line(out, &cells, &widths)?;
     }
     if table.rows.is_empty() {
         writeln!(out, "(no rows)")?;
