@@ -63,7 +63,9 @@ pub fn too_deep(line: &[u8]) -> bool {
 /// Replaces `\uXXXX` escapes of unpaired UTF-16 surrogates with `\uFFFD` (Part A.8: U+FFFD,
 /// record kept). Returns how many were replaced; `buf` is left alone when there are none.
 pub fn repair_lone_surrogates(buf: &mut Vec<u8>) -> usize {
-    if memmem::find(buf, b"\\u").is_none() {
+    // Surrogate escapes are `\uD800` to `\uDFFF`: without a `\ud` or `\uD` there is nothing
+    // to repair, and the line is not copied.
+    if memmem::find(buf, b"\\ud").is_none() && memmem::find(buf, b"\\uD").is_none() {
         return 0;
     }
     let mut out = Vec::with_capacity(buf.len());
