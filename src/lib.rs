@@ -18,6 +18,7 @@
 //! plan, eval, schema`. `input` knows nothing about rules.
 #![deny(missing_docs)]
 
+pub mod bench;
 pub mod cim;
 pub mod engine;
 pub mod error;

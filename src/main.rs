@@ -38,6 +38,33 @@ enum Cmd {
     Explain(RuleArgs),
     /// Write seeded synthetic logs with a known share of positives for the default rule.
     Gen(GenArgs),
+    /// Run the benchmark matrix with its baselines and write results/<date>_<commit>_matrix/.
+    Bench(BenchArgs),
+}
+
+#[derive(Args)]
+struct BenchArgs {
+    /// Input sizes, comma-separated (bytes, or with a K, M, G, KiB, MiB or GiB suffix).
+    #[arg(long, value_delimiter = ',', default_value = "1GiB", value_parser = parse_size)]
+    sizes: Vec<u64>,
+    /// Thread counts, comma-separated.
+    #[arg(long, value_delimiter = ',', default_value = "1,2")]
+    threads: Vec<usize>,
+    /// Shares of positives, comma-separated.
+    #[arg(long, value_delimiter = ',', default_value = "0.002,0.05")]
+    selectivity: Vec<f64>,
+    /// Formats, comma-separated.
+    #[arg(long, value_delimiter = ',', value_enum, default_value = "sysmon-xml,crowdstrike-json")]
+    formats: Vec<GenKind>,
+    /// Runs per measurement; the best is kept.
+    #[arg(long, default_value_t = 3)]
+    runs: usize,
+    /// Scratch folder for generated inputs (kept between runs, outside the project).
+    #[arg(long, default_value = "/tmp/tsreplay-bench")]
+    scratch: PathBuf,
+    /// Folder in which the results folder is made.
+    #[arg(long, default_value = "results")]
+    results: PathBuf,
 }
 
 #[derive(Args)]
@@ -59,7 +86,7 @@ struct GenArgs {
     output: Option<PathBuf>,
 }
 
-#[derive(Clone, Copy, ValueEnum)]
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
 enum GenKind {
     SysmonXml,
     SecurityXml,
@@ -144,6 +171,7 @@ fn main() -> ExitCode {
         Cmd::Run(args) => run(args),
         Cmd::Explain(args) => explain(args),
         Cmd::Gen(args) => gen(args),
+        Cmd::Bench(args) => bench(args),
     };
     match result {
         Ok(code) => ExitCode::from(code),
@@ -170,12 +198,33 @@ fn compile(args: &RuleArgs) -> Result<engine::Compiled, Error> {
     Ok(engine::compile(&det, &macros, profile)?)
 }
 
-fn gen(args: GenArgs) -> Result<u8, Error> {
-    let format = match args.format {
-        GenKind::SysmonXml => tsreplay::gen::GenFormat::SysmonXml,
-        GenKind::SecurityXml => tsreplay::gen::GenFormat::SecurityXml,
-        GenKind::CrowdstrikeJson => tsreplay::gen::GenFormat::CrowdStrikeJson,
+fn gen_format(kind: GenKind) -> (tsreplay::gen::GenFormat, &'static str) {
+    match kind {
+        GenKind::SysmonXml => (tsreplay::gen::GenFormat::SysmonXml, "sysmon-xml"),
+        GenKind::SecurityXml => (tsreplay::gen::GenFormat::SecurityXml, "security-xml"),
+        GenKind::CrowdstrikeJson => (tsreplay::gen::GenFormat::CrowdStrikeJson, "crowdstrike-json"),
+    }
+}
+
+fn bench(args: BenchArgs) -> Result<u8, Error> {
+    let matrix = tsreplay::bench::Matrix {
+        formats: args.formats.iter().map(|k| gen_format(*k)).collect(),
+        sizes: args.sizes,
+        selectivity: args.selectivity.iter().map(|s| s.clamp(0.0, 1.0)).collect(),
+        threads: args.threads.into_iter().map(|t| t.clamp(1, 1024)).collect(),
+        runs: args.runs.clamp(1, 20),
+        scratch: args.scratch,
+        results: args.results,
     };
+    let dir = tsreplay::bench::run(&matrix).map_err(Error::Output)?;
+    let summary = std::fs::read_to_string(dir.join("summary.md")).map_err(Error::Output)?;
+    print_stdout(summary.as_bytes())?;
+    let _ = writeln!(std::io::stderr(), "tsreplay bench: results in {}", dir.display());
+    Ok(0)
+}
+
+fn gen(args: GenArgs) -> Result<u8, Error> {
+    let format = gen_format(args.format).0;
     let share = args.positives.clamp(0.0, 1.0);
     let result = match &args.output {
         Some(path) => {
@@ -244,9 +293,7 @@ fn print_stdout(bytes: &[u8]) -> Result<(), Error> {
 }
 
 /// Streams output to stdout through a buffer; a closed pipe ends the output quietly.
-fn write_stdout(
-    write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
-) -> Result<(), Error> {
+fn write_stdout(write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>) -> Result<(), Error> {
     let mut out = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
     match write(&mut out).and_then(|_| out.flush()) {
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),

@@ -483,3 +483,40 @@ fn file_names_cannot_drive_the_terminal() {
     assert!(!err.contains("\n  rows: 999"), "{err}");
     assert!(err.contains("\\u{1b}]0;x\\u{7}\\n  rows: 999.txt"), "{err}");
 }
+
+#[test]
+fn bench_writes_its_matrix_with_baselines_and_plots() {
+    let dir = tempfile::tempdir().unwrap();
+    let scratch = dir.path().join("scratch");
+    let results = dir.path().join("results");
+    let (code, out, err) = run(&[
+        "bench",
+        "--sizes",
+        "64KiB",
+        "--threads",
+        "1",
+        "--selectivity",
+        "0.01",
+        "--formats",
+        "sysmon-xml",
+        "--runs",
+        "1",
+        "--scratch",
+        s(&scratch),
+        "--results",
+        s(&results),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let made: Vec<_> = fs::read_dir(&results).unwrap().map(|e| e.unwrap().path()).collect();
+    assert_eq!(made.len(), 1, "{made:?}");
+    for f in ["raw.csv", "summary.md", "threads.svg", "selectivity.svg"] {
+        assert!(made[0].join(f).is_file(), "{f} missing");
+    }
+    let raw = fs::read_to_string(made[0].join("raw.csv")).unwrap();
+    // cat, rg when installed, and the plain parse and the rule at 1 thread.
+    assert!(raw.lines().any(|l| l.contains(",cat,1,")), "{raw}");
+    assert!(raw.lines().any(|l| l.contains(",plain parse,1,")), "{raw}");
+    assert!(raw.lines().any(|l| l.contains(",tsreplay selective,1,")), "{raw}");
+    assert!(out.contains("| sysmon-xml | 65536 | 0.01 | tsreplay selective | 1 |"), "{out}");
+    assert!(fs::read_to_string(made[0].join("threads.svg")).unwrap().starts_with("<svg"));
+}
