@@ -200,8 +200,14 @@ pub fn sniff_kind(line: &[u8]) -> SourceKind {
 }
 
 fn sniff_value<'l>(line: &'l [u8], key: &str) -> Option<&'l str> {
-    let needle = format!("\"{key}\"");
-    let at = memmem::find(line, needle.as_bytes())? + needle.len();
+    // The quoted keys, without an allocation per line.
+    let needle: &[u8] = match key {
+        "event_simpleName" => b"\"event_simpleName\"",
+        "Channel" => b"\"Channel\"",
+        "EventID" => b"\"EventID\"",
+        _ => return None,
+    };
+    let at = memmem::find(line, needle)? + needle.len();
     let rest = &line[at..];
     let colon = rest.iter().position(|b| !b.is_ascii_whitespace())?;
     if rest[colon] != b':' {

@@ -54,13 +54,17 @@ pub fn next_event_start(bytes: &[u8], from: usize) -> Option<usize> {
 pub fn xml_items(chunk: &[u8], mut each: impl FnMut(XmlItem)) {
     let close = &*CLOSE_FINDER;
     let mut pos = 0;
+    // The start of the next record, once found, is not searched for again.
+    let mut known = next_event_start(chunk, 0);
     while pos < chunk.len() {
-        let Some(start) = next_event_start(chunk, pos) else {
+        let Some(start) = known.filter(|s| *s >= pos).or_else(|| next_event_start(chunk, pos))
+        else {
             gap(chunk, pos..chunk.len(), &mut each);
             return;
         };
         gap(chunk, pos..start, &mut each);
-        let next = next_event_start(chunk, start + 6).unwrap_or(chunk.len());
+        known = next_event_start(chunk, start + 6);
+        let next = known.unwrap_or(chunk.len());
         let end = close.find(&chunk[start..next]).map(|i| start + i + CLOSE.len());
         let (range, terminated) = match end {
             Some(e) => (start..e, true),
