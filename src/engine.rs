@@ -160,6 +160,7 @@ struct Worker {
     table: GroupTable,
     stats: Stats,
     buf: Vec<u8>,
+    json: simd_json::Buffers,
 }
 
 impl Worker {
@@ -391,7 +392,7 @@ fn json_line(ctx: &Ctx<'_>, w: &mut Worker, bytes: &[u8], at: Location) {
     if json::repair_lone_surrogates(&mut buf) > 0 {
         w.stats.issue(Issue::InvalidUtf8, loc);
     }
-    match json::parse(&mut buf, &ctx.rule.projection) {
+    match json::parse_with(&mut buf, &ctx.rule.projection, &mut w.json) {
         Ok(parsed) => {
             if parsed.kind != SourceKind::Other {
                 w.stats.process_events += 1;

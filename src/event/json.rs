@@ -120,10 +120,21 @@ pub struct Parsed<'a> {
 
 /// Parses `buf` (a copy of one line that simd-json may rewrite in place).
 pub fn parse<'a>(buf: &'a mut [u8], proj: &Projection) -> Result<Parsed<'a>, JsonSkip> {
+    parse_with(buf, proj, &mut simd_json::Buffers::default())
+}
+
+/// `parse` with simd-json's working buffers kept by the caller, so that a worker parsing many
+/// lines does not allocate them for each one.
+pub fn parse_with<'a>(
+    buf: &'a mut [u8],
+    proj: &Projection,
+    buffers: &mut simd_json::Buffers,
+) -> Result<Parsed<'a>, JsonSkip> {
     if too_deep(buf) {
         return Err(JsonSkip::TooDeep);
     }
-    let value = simd_json::to_borrowed_value(buf).map_err(|_| JsonSkip::Invalid)?;
+    let value = simd_json::value::borrowed::to_value_with_buffers(buf, buffers)
+        .map_err(|_| JsonSkip::Invalid)?;
     let BorrowedValue::Object(obj) = value else { return Err(JsonSkip::NotObject) };
     let kind = kind_of(|k| obj.get(k).and_then(scalar_text));
     let Some(wanted) = proj.wanted(kind, false) else { return Ok(Parsed { kind, event: None }) };
