@@ -217,10 +217,17 @@ fn check_for(format: RecordFormat, req: Required) -> Check {
         return Check::Reject;
     }
     let encoded: Option<Vec<Vec<u8>>> = literals.iter().map(|l| encode(format, l)).collect();
-    let Some(mut encoded) = encoded else { return Check::Pass };
+    let Some(encoded) = encoded else { return Check::Pass };
+    let shown = encoded.iter().map(|l| String::from_utf8_lossy(l).into_owned()).collect();
+    literal_check(encoded, shown)
+}
+
+/// A check for any of `encoded` (deduplicated here), shown as `shown`.
+fn literal_check(mut encoded: Vec<Vec<u8>>, mut shown: Vec<String>) -> Check {
     encoded.sort();
     encoded.dedup();
-    let shown = encoded.iter().map(|l| String::from_utf8_lossy(l).into_owned()).collect();
+    shown.sort();
+    shown.dedup();
     match Finder::build(&encoded) {
         Some(finder) => Check::Literals { finder, shown },
         None => Check::Pass,
@@ -260,13 +267,8 @@ fn evtx_check(req: Required) -> Check {
         encoded.push(text.encode_utf16().flat_map(u16::to_le_bytes).collect::<Vec<u8>>());
         encoded.push(lit.clone());
     }
-    encoded.sort();
-    encoded.dedup();
     let shown = literals.iter().map(|l| String::from_utf8_lossy(l).into_owned()).collect();
-    match Finder::build(&encoded) {
-        Some(finder) => Check::Literals { finder, shown },
-        None => Check::Pass,
-    }
+    literal_check(encoded, shown)
 }
 
 /// The literal as `format` stores it, or `None` when it cannot be searched soundly.
