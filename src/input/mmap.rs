@@ -32,13 +32,13 @@ impl Bytes {
     }
 }
 
-/// Maps `path`, or reads it when it cannot be mapped. Only regular files are read: a device or
-/// a pipe could be endless, and is refused with an `Unsupported` error.
+/// Maps `path`, or reads it when it cannot be mapped. Only regular files come here (pipes are
+/// streamed by `stream`); a device could be endless, and is refused with an `Unsupported` error.
 pub fn open(path: &Path) -> std::io::Result<Bytes> {
     let file = File::open(path)?;
     let meta = file.metadata()?;
     if !meta.is_file() {
-        let msg = "not a regular file (devices, pipes and sockets are not read)";
+        let msg = "not a regular file (devices and sockets are not read; pipes are streamed)";
         return Err(std::io::Error::new(std::io::ErrorKind::Unsupported, msg));
     }
     if meta.is_file() && meta.len() > 0 {
