@@ -52,11 +52,6 @@ impl Projection {
     pub fn wanted(&self, kind: SourceKind, xml: bool) -> Option<&[String]> {
         self.entries.iter().find(|(k, x, _)| *k == kind && *x == xml).map(|(_, _, f)| f.as_slice())
     }
-
-    /// Every declared entry, for explain output.
-    pub fn entries(&self) -> &[(SourceKind, bool, Vec<String>)] {
-        &self.entries
-    }
 }
 
 /// Whether `name` is in `wanted`.

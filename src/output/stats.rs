@@ -87,17 +87,6 @@ impl Issue {
             Issue::JsonTooDeep => "malformed: JSON nested deeper than 256 levels (skipped)",
         }
     }
-
-    /// Whether this kind is a loss or damage the user must be warned about.
-    pub fn is_warning(self) -> bool {
-        !matches!(
-            self,
-            Issue::TimeFallback
-                | Issue::EvtxEmptyChunk
-                | Issue::DumpRendering
-                | Issue::EvtxNoChunks
-        )
-    }
 }
 
 /// What a location's number counts.

@@ -256,12 +256,11 @@ impl<'s> Lowering<'s> {
             return Err(err(CompileErrorKind::UnsupportedSyntax { found }, t.span));
         }
         let (post, final_columns) = lower_post(&tree.commands, columns.clone())?;
-        let _ = self.search;
         Ok(Plan {
             name: String::new(),
             id: String::new(),
             version: String::new(),
-            search: String::new(),
+            search: self.search.to_string(),
             stages: Vec::new(),
             fields: self.fields,
             filter_fields,
@@ -273,10 +272,6 @@ impl<'s> Lowering<'s> {
             post,
             final_columns,
             indicators,
-        })
-        .map(|mut p| {
-            p.search = self.search.to_string();
-            p
         })
     }
 

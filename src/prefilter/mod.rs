@@ -161,12 +161,6 @@ impl Prefilter {
         Prefilter { per_format, evtx_chunk }
     }
 
-    /// A prefilter that keeps every record.
-    pub fn pass_all() -> Prefilter {
-        let per_format = RecordFormat::ALL.iter().map(|f| (*f, Check::Pass)).collect();
-        Prefilter { per_format, evtx_chunk: Check::Pass }
-    }
-
     /// Whether a raw 64 KiB EVTX chunk may hold a matching record. Strings are stored as
     /// UTF-16LE (or ASCII), so each literal is searched in both forms.
     pub fn evtx_chunk_may_match(&self, chunk: &[u8]) -> bool {
