@@ -57,6 +57,9 @@ pub struct Header {
     pub kind: SourceKind,
     /// Forwarder or dump rendering.
     pub format: RecordFormat,
+    /// Where the `<System>` block's text lies in the record, so `extract` need not find it
+    /// again.
+    pub system: Option<(usize, usize)>,
 }
 
 /// How an extraction ended.
@@ -71,7 +74,8 @@ pub enum Extracted<'a> {
 /// Reads the kind and rendering of a record.
 pub fn header(rec: &str) -> Header {
     let format = rendering(rec);
-    let system = section(rec, "<System>", "</System>").unwrap_or(rec);
+    let span = section_span(rec, "<System>", "</System>");
+    let system = span.map_or(rec, |(a, b)| &rec[a..b]);
     let event_id = element_text(system, "<EventID").map(str::trim);
     let channel = element_text(system, "<Channel").map(str::trim);
     let kind = match (event_id, channel) {
@@ -83,7 +87,7 @@ pub fn header(rec: &str) -> Header {
         }
         _ => SourceKind::Other,
     };
-    Header { kind, format }
+    Header { kind, format, system: span }
 }
 
 /// The rendering: a forwarder writes single-quoted attributes, dump tools double quotes.
@@ -103,8 +107,8 @@ pub fn extract<'a>(rec: &'a str, h: Header, proj: &Projection) -> Option<Extract
     let wanted = proj.wanted(h.kind, true)?;
     let dump = h.format == RecordFormat::DumpXml;
     let mut fields = Vec::new();
-    if let Some(system) = section(rec, "<System>", "</System>") {
-        system_fields(system, wanted, dump, &mut fields);
+    if let Some((a, b)) = h.system {
+        system_fields(&rec[a..b], wanted, dump, &mut fields);
     }
     match eventdata(rec) {
         EventData::Closed(body) => data_fields(body, wanted, dump, &mut fields),
@@ -198,11 +202,11 @@ fn data_fields<'a>(body: &'a str, wanted: &[String], dump: bool, out: &mut Field
     }
 }
 
-/// The text between `open` and `close`.
-fn section<'a>(rec: &'a str, open: &str, close: &str) -> Option<&'a str> {
+/// Where the text between `open` and `close` lies.
+fn section_span(rec: &str, open: &str, close: &str) -> Option<(usize, usize)> {
     let start = find(rec.as_bytes(), open)? + open.len();
     let end = find(&rec.as_bytes()[start..], close)?;
-    Some(&rec[start..start + end])
+    Some((start, start + end))
 }
 
 /// The text of the first `<name ...>text</name>` element; `open` is `<name`.
@@ -383,7 +387,8 @@ mod tests {
     #[test]
     fn forwarder_values_are_verbatim() {
         let h = header(SPLUNK);
-        assert_eq!(h, Header { kind: SourceKind::SysmonProcess, format: RecordFormat::SplunkXml });
+        assert_eq!(h.kind, SourceKind::SysmonProcess);
+        assert_eq!(h.format, RecordFormat::SplunkXml);
         let got = fields(SPLUNK, &["CommandLine", "Computer", "UserID", "SystemTime", "RuleName"]);
         assert_eq!(
             got,
