@@ -61,12 +61,16 @@ pub struct FieldOrigin {
     /// Values the mapping can produce that are not raw text (constants, lookups, CIM
     /// defaults).
     pub synthetic: Vec<String>,
+    /// Values are computed from raw text (a number rewritten to another base), so they need
+    /// not appear in the record at all.
+    pub computed: bool,
 }
 
 impl FieldOrigin {
     /// Merges another origin into this one.
     pub fn merge(&mut self, other: &FieldOrigin) {
         self.raw |= other.raw;
+        self.computed |= other.computed;
         for b in &other.joins {
             if !self.joins.contains(b) {
                 self.joins.push(*b);

@@ -121,7 +121,8 @@ fn event_time(section: &Section, raw: &RawEvent<'_>) -> Option<(i64, bool)> {
 /// The CIM value of one field: the add-on rule, then the CIM default.
 fn cim_value<'a>(section: &Section, field: &str, raw: &RawEvent<'a>) -> Vec<Cow<'a, str>> {
     let mut values = ta_value(section, field, raw);
-    if values.is_empty() {
+    let cim_applies = section.fields.get(field).is_none_or(|r| r.cim_default);
+    if values.is_empty() && cim_applies {
         values = cim_default(section, field, raw);
     }
     if field == dm::LOWER_CASED {
@@ -170,6 +171,9 @@ fn ta_value<'a>(section: &Section, field: &str, raw: &RawEvent<'a>) -> Vec<Cow<'
         values = values.into_iter().flat_map(|v| split_cow(v, sep)).collect();
     }
     for v in values.iter_mut() {
+        if let Some(n) = rule.number.and_then(|form| form.convert(v)) {
+            *v = Cow::Owned(n);
+        }
         if let Some(new) = rule.lookup.get(v.as_ref()) {
             *v = Cow::Owned(new.clone());
         }
@@ -178,6 +182,11 @@ fn ta_value<'a>(section: &Section, field: &str, raw: &RawEvent<'a>) -> Vec<Cow<'
         }
     }
     values.retain(|v| !v.is_empty());
+    if values.is_empty() {
+        if let Some(d) = &rule.default {
+            values.push(Cow::Owned(d.clone()));
+        }
+    }
     values
 }
 
@@ -254,7 +263,11 @@ fn first_command_token(cmd: &str) -> usize {
 
 /// Where `field` gets its values in one section, CIM defaults included.
 fn section_origin(section: &Section, field: &str) -> FieldOrigin {
-    let mut origin = rule_origin(section.fields.get(field));
+    let rule = section.fields.get(field);
+    let mut origin = rule_origin(rule);
+    if rule.is_some_and(|r| !r.cim_default) {
+        return origin;
+    }
     if dm::UNKNOWN_WHEN_MISSING.contains(&field) {
         origin.synthetic.push(dm::UNKNOWN.to_string());
     }
@@ -262,6 +275,10 @@ fn section_origin(section: &Section, field: &str) -> FieldOrigin {
         let mut from = rule_origin(section.fields.get(*source));
         // The first token never holds whitespace, so only non-space joins remain.
         from.joins.retain(|b| !b.is_ascii_whitespace());
+        // A synthetic source value yields its first token.
+        let tokens: Vec<String> =
+            from.synthetic.iter().filter_map(|v| dm::first_token(v)).map(str::to_string).collect();
+        from.synthetic.extend(tokens);
         origin.merge(&from);
         origin.synthetic.push(dm::UNKNOWN.to_string());
     }
@@ -284,10 +301,13 @@ fn rule_origin(rule: Option<&FieldRule>) -> FieldOrigin {
         RuleSource::Missing => {}
     }
     o.synthetic.extend(rule.lookup.values().cloned());
+    o.computed |= rule.number.is_some();
     if let Some(w) = &rule.wrap {
         o.joins.extend(w.bytes());
         o.synthetic = o.synthetic.iter().map(|s| format!("{w}{s}{w}")).collect();
     }
+    // The default is not wrapped.
+    o.synthetic.extend(rule.default.iter().cloned());
     o
 }
 
@@ -361,6 +381,36 @@ mod tests {
         assert_eq!(got[2], ["\"C:\\a"]);
         assert!(got[3].is_empty());
         assert!(got[4].is_empty());
+    }
+
+    #[test]
+    fn number_default_and_cim_default_switches() {
+        let over = "[sources.security_4688_xml.fields]\n\
+                    process_id = { field = \"NewProcessId\", number = \"decimal\" }\n\
+                    process_guid = { missing = true, default = \"none\" }\n\
+                    original_file_name = { missing = true, cim_default = false }\n";
+        let profile = Profile::build(super::super::profile::DEFAULT_PROFILE, Some(over), "t");
+        let fields = ["process_id", "process_guid", "original_file_name", "dest"];
+        let m = Mapper::new(profile.unwrap(), &fields);
+        let ev = raw(
+            SourceKind::SecurityProcess,
+            RecordFormat::SplunkXml,
+            &[T, ("NewProcessId", "0xb2c")],
+        );
+        let cim = m.map(&ev).unwrap();
+        assert_eq!(cim.values[0], ["2860"]);
+        assert_eq!(cim.values[1], ["none"]);
+        assert!(cim.values[2].is_empty());
+        // Other fields keep their CIM default.
+        assert_eq!(cim.values[3], ["unknown"]);
+        let o = m.origin(RecordFormat::SplunkXml, "process_id");
+        assert!(o.computed);
+        assert!(m
+            .origin(RecordFormat::SplunkXml, "process_guid")
+            .synthetic
+            .contains(&"none".into()));
+        let section = &m.profile().sections["security_4688_xml"];
+        assert!(section_origin(section, "original_file_name").synthetic.is_empty());
     }
 
     #[test]

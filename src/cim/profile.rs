@@ -54,6 +54,8 @@ pub enum ProfileErrorKind {
     BadNumber(String),
     /// `epoch_unit` is neither `s` nor `ms`.
     BadEpochUnit(String),
+    /// `number` is neither `decimal` nor `hex`.
+    BadNumberForm(String),
     /// `inherits` names a missing section, or sections inherit in a loop.
     BadInherit(String),
 }
@@ -77,6 +79,7 @@ impl fmt::Display for ProfileError {
             UnknownRebuild(r) => write!(f, "unknown rebuild `{r}`"),
             BadNumber(n) => write!(f, "`{n}` is not a 64-bit number"),
             BadEpochUnit(u) => write!(f, "epoch_unit `{u}` is neither `s` nor `ms`"),
+            BadNumberForm(n) => write!(f, "number `{n}` is neither `decimal` nor `hex`"),
             BadInherit(s) => write!(f, "section `{s}` inherits from a missing section or a loop"),
         }
     }
@@ -141,6 +144,9 @@ struct RuleFile {
     split: Option<String>,
     lookup: Option<BTreeMap<String, String>>,
     wrap: Option<String>,
+    number: Option<String>,
+    default: Option<String>,
+    cim_default: Option<bool>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
@@ -175,6 +181,38 @@ pub enum When {
     Equals(String, String),
 }
 
+/// How a numeric value is rewritten (`number = "decimal"` or `"hex"`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NumberForm {
+    /// `0x…` hex text becomes decimal text; other values stay as they are.
+    Decimal,
+    /// Decimal text becomes lower-case `0x…` hex text; other values stay as they are.
+    Hex,
+}
+
+impl NumberForm {
+    /// Rewrites `value`, or returns `None` when it is not a number of the other form.
+    pub fn convert(self, value: &str) -> Option<String> {
+        match self {
+            NumberForm::Decimal => {
+                let hex = value.strip_prefix("0x").or_else(|| value.strip_prefix("0X"))?;
+                u64::from_str_radix(hex, 16).ok().map(|n| n.to_string())
+            }
+            NumberForm::Hex => {
+                let digits = !value.is_empty() && value.bytes().all(|b| b.is_ascii_digit());
+                digits.then(|| value.parse::<u64>().ok()).flatten().map(|n| format!("0x{n:x}"))
+            }
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            NumberForm::Decimal => "decimal",
+            NumberForm::Hex => "hex",
+        }
+    }
+}
+
 /// A compiled field rule.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FieldRule {
@@ -192,9 +230,81 @@ pub struct FieldRule {
     pub lookup: BTreeMap<String, String>,
     /// Text put before and after the value.
     pub wrap: Option<String>,
+    /// Numbers rewritten to this form.
+    pub number: Option<NumberForm>,
+    /// The value when the rule gives none (before the CIM default).
+    pub default: Option<String>,
+    /// Whether the CIM default of Part A.4 applies when the rule gives no value.
+    pub cim_default: bool,
 }
 
 impl FieldRule {
+    /// A rule that never gives a value (a field the section does not map).
+    pub fn missing() -> FieldRule {
+        FieldRule {
+            source: RuleSource::Missing,
+            missing_if: Vec::new(),
+            when: None,
+            strip_domain: false,
+            split: None,
+            lookup: BTreeMap::new(),
+            wrap: None,
+            number: None,
+            default: None,
+            cim_default: true,
+        }
+    }
+
+    /// The rule as a TOML inline table, as a profile file would hold it.
+    pub fn to_toml(&self) -> String {
+        let q = |s: &str| toml::Value::String(s.to_string()).to_string();
+        let list = |v: &[String]| v.iter().map(|s| q(s)).collect::<Vec<_>>().join(", ");
+        let mut parts = vec![match &self.source {
+            RuleSource::Const(c) => format!("const = {}", q(c)),
+            RuleSource::FirstOf(v) if v.len() == 1 => format!("field = {}", q(&v[0])),
+            RuleSource::FirstOf(v) => format!("first_of = [{}]", list(v)),
+            RuleSource::Basename(b) => format!("basename = {}", q(b)),
+            RuleSource::Rebuild4688 => "rebuild = \"security_4688_process\"".to_string(),
+            RuleSource::Missing => "missing = true".to_string(),
+        }];
+        if !self.missing_if.is_empty() {
+            parts.push(format!("missing_if = [{}]", list(&self.missing_if)));
+        }
+        match &self.when {
+            Some(When::EqualsU64(f, n)) => {
+                parts.push(format!("when = {{ field = {}, equals_u64 = \"0x{n:x}\" }}", q(f)))
+            }
+            Some(When::Equals(f, v)) => {
+                parts.push(format!("when = {{ field = {}, equals = {} }}", q(f), q(v)))
+            }
+            None => {}
+        }
+        if self.strip_domain {
+            parts.push("strip_domain = true".to_string());
+        }
+        if let Some(sep) = &self.split {
+            parts.push(format!("split = {}", q(sep)));
+        }
+        if !self.lookup.is_empty() {
+            let pairs: Vec<String> =
+                self.lookup.iter().map(|(k, v)| format!("{} = {}", q(k), q(v))).collect();
+            parts.push(format!("lookup = {{ {} }}", pairs.join(", ")));
+        }
+        if let Some(w) = &self.wrap {
+            parts.push(format!("wrap = {}", q(w)));
+        }
+        if let Some(n) = self.number {
+            parts.push(format!("number = {}", q(n.name())));
+        }
+        if let Some(d) = &self.default {
+            parts.push(format!("default = {}", q(d)));
+        }
+        if !self.cim_default {
+            parts.push("cim_default = false".to_string());
+        }
+        format!("{{ {} }}", parts.join(", "))
+    }
+
     /// The raw fields this rule reads.
     pub fn raw_fields(&self) -> Vec<String> {
         let mut out = match &self.source {
@@ -371,6 +481,12 @@ fn compile_rule(section: &str, field: &str, r: &RuleFile) -> Result<FieldRule, P
         return Err(ProfileErrorKind::BadRule { section, field });
     }
     let when = r.when.as_ref().map(compile_when).transpose()?;
+    let number = match r.number.as_deref() {
+        None => None,
+        Some("decimal") => Some(NumberForm::Decimal),
+        Some("hex") => Some(NumberForm::Hex),
+        Some(other) => return Err(ProfileErrorKind::BadNumberForm(other.to_string())),
+    };
     Ok(FieldRule {
         source: sources.remove(0),
         missing_if: r.missing_if.clone(),
@@ -379,6 +495,9 @@ fn compile_rule(section: &str, field: &str, r: &RuleFile) -> Result<FieldRule, P
         split: r.split.clone().filter(|s| !s.is_empty()),
         lookup: r.lookup.clone().unwrap_or_default(),
         wrap: r.wrap.clone(),
+        number,
+        default: r.default.clone().filter(|d| !d.is_empty()),
+        cim_default: r.cim_default.unwrap_or(true),
     })
 }
 
@@ -448,6 +567,41 @@ mod tests {
             ProfileErrorKind::BadRule { .. }
         ));
         assert!(matches!(bad("sources = 3"), ProfileErrorKind::Toml(_)));
+    }
+
+    #[test]
+    fn numbers_convert_only_from_the_other_form() {
+        assert_eq!(NumberForm::Decimal.convert("0xb2c").as_deref(), Some("2860"));
+        assert_eq!(NumberForm::Decimal.convert("2860"), None);
+        assert_eq!(NumberForm::Hex.convert("2860").as_deref(), Some("0xb2c"));
+        assert_eq!(NumberForm::Hex.convert("0xb2c"), None);
+        assert_eq!(NumberForm::Hex.convert("12a"), None);
+    }
+
+    #[test]
+    fn rules_print_back_as_the_toml_they_came_from() {
+        let text =
+            "[sources.sysmon_xml.fields]\nuser = { field = \"User\", strip_domain = true }\n\
+                    process_id = { field = \"ProcessId\", number = \"hex\", default = \"0\" }\n\
+                    original_file_name = { missing = true, cim_default = false }\n";
+        let p = Profile::build(DEFAULT_PROFILE, Some(text), "t").unwrap();
+        let f = &p.sections["sysmon_xml"].fields;
+        assert_eq!(f["user"].to_toml(), "{ field = \"User\", strip_domain = true }");
+        assert_eq!(
+            f["process_id"].to_toml(),
+            "{ field = \"ProcessId\", number = \"hex\", default = \"0\" }"
+        );
+        assert_eq!(f["original_file_name"].to_toml(), "{ missing = true, cim_default = false }");
+        let s = &p.sections["security_4688_xml"].fields;
+        assert_eq!(
+            s["action"].to_toml(),
+            "{ const = \"allowed\", when = { field = \"Keywords\", equals_u64 = \
+             \"0x8020000000000000\" } }"
+        );
+        assert_eq!(
+            s["user"].to_toml(),
+            "{ first_of = [\"TargetUserName\", \"SubjectUserName\"], missing_if = [\"-\"] }"
+        );
     }
 
     #[test]

@@ -6,6 +6,7 @@
 //! that passes:
 //! - a literal is taken only from a predicate whose field can hold raw record text and whose
 //!   pattern matches none of the field's synthetic values (constants, lookups, `unknown`);
+//!   a field whose values are computed (a number rewritten to another base) gives none;
 //! - a literal that could straddle text the mapping joins (the 4688 rebuild's space and quote,
 //!   a wrap quote) is not used;
 //! - literals are encoded as the format stores text: XML forwarder text is compared raw; dump
@@ -319,7 +320,7 @@ fn required(expr: &Expr, origin: &dyn Fn(usize) -> FieldOrigin) -> Required {
         }
         Expr::Match { field, pattern } => {
             let o = origin(*field);
-            if o.synthetic.iter().any(|s| pattern.matches(s)) {
+            if o.computed || o.synthetic.iter().any(|s| pattern.matches(s)) {
                 return None;
             }
             if !o.raw {
