@@ -1,11 +1,15 @@
 //! The top-level error: wraps each stage's own error type and maps it to the exit status.
 //!
-//! Owns the exit-status contract (0 every input read, 1 rule does not compile, 2 some input
-//! unreadable or unrecognised, or bad usage). Stages never import this module.
+//! Owns the exit-status contract of `run` (0 every input read, 1 rule does not compile, 2 some
+//! input unreadable or unrecognised, or bad usage). The checking commands (`compare`, `diff`,
+//! `test`) keep 1 for "different" or "failed", so every error stops them with 2. Stages never
+//! import this module.
 
 use std::fmt;
 
 use crate::cim::ProfileError;
+use crate::compare::export::ExportError;
+use crate::compare::CompareError;
 use crate::output::BadTimeZone;
 use crate::spl::CompileError;
 
@@ -22,6 +26,10 @@ pub enum Error {
     Sourcetype(String),
     /// Writing the results failed.
     Output(std::io::Error),
+    /// A result file to compare cannot be read.
+    Export(ExportError),
+    /// Two tables cannot be compared as asked.
+    Compare(CompareError),
 }
 
 impl Error {
@@ -29,7 +37,11 @@ impl Error {
     pub fn exit_code(&self) -> i32 {
         match self {
             Error::Compile(_) | Error::Profile(_) => 1,
-            Error::TimeZone(_) | Error::Sourcetype(_) | Error::Output(_) => 2,
+            Error::TimeZone(_)
+            | Error::Sourcetype(_)
+            | Error::Output(_)
+            | Error::Export(_)
+            | Error::Compare(_) => 2,
         }
     }
 }
@@ -47,6 +59,8 @@ impl fmt::Display for Error {
                  json or evtx)"
             ),
             Error::Output(e) => write!(f, "cannot write results: {e}"),
+            Error::Export(e) => write!(f, "{e}"),
+            Error::Compare(e) => write!(f, "{e}"),
         }
     }
 }
@@ -68,5 +82,17 @@ impl From<ProfileError> for Error {
 impl From<BadTimeZone> for Error {
     fn from(e: BadTimeZone) -> Error {
         Error::TimeZone(e)
+    }
+}
+
+impl From<ExportError> for Error {
+    fn from(e: ExportError) -> Error {
+        Error::Export(e)
+    }
+}
+
+impl From<CompareError> for Error {
+    fn from(e: CompareError) -> Error {
+        Error::Compare(e)
     }
 }

@@ -20,6 +20,7 @@
 
 pub mod bench;
 pub mod cim;
+pub mod compare;
 pub mod engine;
 pub mod error;
 pub mod eval;

@@ -10,6 +10,7 @@ use std::sync::Arc;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use tsreplay::cim::Profile;
+use tsreplay::compare;
 use tsreplay::engine::{self, Options};
 use tsreplay::error::Error;
 use tsreplay::input::Format;
@@ -40,6 +41,11 @@ enum Cmd {
     Gen(GenArgs),
     /// Run the benchmark matrix with its baselines and write results/<date>_<commit>_matrix/.
     Bench(BenchArgs),
+    /// Replay a detection and compare its rows with a Splunk export (exit 0 equal, 1
+    /// different, 2 unreadable).
+    Compare(CompareArgs),
+    /// Compare two result files: tsreplay's csv or json output and a Splunk export.
+    Diff(DiffArgs),
 }
 
 #[derive(Args)]
@@ -125,12 +131,9 @@ struct RuleArgs {
 }
 
 #[derive(Args)]
-struct RunArgs {
+struct ReplayArgs {
     #[command(flatten)]
     rule: RuleArgs,
-    /// Output format on stdout.
-    #[arg(long, value_enum, default_value_t = OutFormat::Table)]
-    format: OutFormat,
     /// Time zone for ctime output (IANA name).
     #[arg(long, default_value = "UTC")]
     tz: String,
@@ -157,6 +160,59 @@ struct RunArgs {
     paths: Vec<PathBuf>,
 }
 
+#[derive(Args)]
+struct RunArgs {
+    #[command(flatten)]
+    replay: ReplayArgs,
+    /// Output format on stdout.
+    #[arg(long, value_enum, default_value_t = OutFormat::Table)]
+    format: OutFormat,
+}
+
+#[derive(Args)]
+struct CompareArgs {
+    /// The Splunk export: CSV, REST results JSON or export JSON lines.
+    #[arg(long, value_name = "EXPORT")]
+    splunk: PathBuf,
+    #[command(flatten)]
+    check: CheckArgs,
+    #[command(flatten)]
+    replay: ReplayArgs,
+}
+
+#[derive(Args)]
+struct DiffArgs {
+    /// tsreplay's rows (`--format csv` or `--format json` output), or any export.
+    ours: PathBuf,
+    /// Splunk's rows: CSV, REST results JSON or export JSON lines.
+    splunk: PathBuf,
+    /// TOML file overriding the add-on mapping profile the fixes are phrased against.
+    #[arg(long)]
+    profile: Option<PathBuf>,
+    #[command(flatten)]
+    check: CheckArgs,
+}
+
+#[derive(Args)]
+struct CheckArgs {
+    /// Splunk's job statistics (REST job JSON with runDuration, scanCount, eventCount).
+    #[arg(long, value_name = "JOB_JSON")]
+    job: Option<PathBuf>,
+    /// Columns that pair differing rows (comma-separated); default: rows pair when at most
+    /// --near columns differ.
+    #[arg(long, value_delimiter = ',')]
+    key: Vec<String>,
+    /// At most this many differing columns make two rows near rows.
+    #[arg(long, default_value_t = 2)]
+    near: usize,
+    /// Rows listed per list.
+    #[arg(long, default_value_t = 10)]
+    show: usize,
+    /// Write the profile fixes the report proposes to this TOML file.
+    #[arg(long, value_name = "FILE")]
+    suggest_profile: Option<PathBuf>,
+}
+
 #[derive(Clone, Copy, ValueEnum)]
 enum OutFormat {
     Table,
@@ -167,7 +223,11 @@ enum OutFormat {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logging(cli.verbose);
+    // For the checking commands, 1 means "different", so anything that stops them is 2.
+    let checking = matches!(cli.command, Cmd::Compare(_) | Cmd::Diff(_));
     let result = match cli.command {
+        Cmd::Compare(args) => compare(args),
+        Cmd::Diff(args) => diff(args),
         Cmd::Run(args) => run(args),
         Cmd::Explain(args) => explain(args),
         Cmd::Gen(args) => gen(args),
@@ -177,7 +237,7 @@ fn main() -> ExitCode {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
             let _ = writeln!(std::io::stderr(), "tsreplay: {e}");
-            ExitCode::from(e.exit_code() as u8)
+            ExitCode::from(if checking { 2 } else { e.exit_code() as u8 })
         }
     }
 }
@@ -258,7 +318,8 @@ fn explain(args: RuleArgs) -> Result<u8, Error> {
     Ok(0)
 }
 
-fn run(args: RunArgs) -> Result<u8, Error> {
+/// Compiles the rule and replays it over the paths; prints the summary on stderr.
+fn replay(args: &ReplayArgs) -> Result<(engine::Compiled, engine::Report), Error> {
     let compiled = compile(&args.rule)?;
     let forced = match &args.sourcetype {
         Some(st) => Some(Format::from_sourcetype(st).ok_or_else(|| Error::Sourcetype(st.clone()))?),
@@ -274,17 +335,105 @@ fn run(args: RunArgs) -> Result<u8, Error> {
         progress: show_progress.then(|| Arc::new(Bar::new()) as Arc<dyn engine::Progress>),
     };
     let report = engine::run(&compiled, &args.paths, &opts);
+    let summary =
+        if args.quiet { report.summary.render_failures() } else { report.summary.render() };
+    // A summary that cannot be written (stderr closed or full) is not worth a panic.
+    let _ = std::io::stderr().lock().write_all(summary.as_bytes());
+    Ok((compiled, report))
+}
+
+fn run(args: RunArgs) -> Result<u8, Error> {
+    let (_, report) = replay(&args.replay)?;
     let format = match args.format {
         OutFormat::Table => write::Format::Table,
         OutFormat::Csv => write::Format::Csv,
         OutFormat::Json => write::Format::Json,
     };
     write_stdout(|out| write::write_table(out, &report.table, format))?;
-    let summary =
-        if args.quiet { report.summary.render_failures() } else { report.summary.render() };
-    // A summary that cannot be written (stderr closed or full) is not worth a panic.
-    let _ = std::io::stderr().lock().write_all(summary.as_bytes());
     Ok(if report.summary.failed.is_empty() { 0 } else { 2 })
+}
+
+fn compare(args: CompareArgs) -> Result<u8, Error> {
+    let splunk = compare::export::read(&args.splunk)?;
+    let job = read_job(&args.check, &splunk)?;
+    let (compiled, report) = replay(&args.replay)?;
+    let files = report.summary.files.len();
+    let ours = format!("replayed over {files} file{}", if files == 1 { "" } else { "s" });
+    let speed = job.map(|job| compare::report::Speed {
+        seconds: report.summary.seconds,
+        records: report.summary.stats.records,
+        job,
+    });
+    let ctx = compare::report::Context {
+        ours,
+        splunk: format!("{}, {}", args.splunk.display(), splunk.kind.name()),
+        show: args.check.show,
+        speed,
+    };
+    let profile = compiled.mapper.profile();
+    let code = check_tables(&report.table, &splunk.table, profile, &args.check, ctx)?;
+    if !report.summary.failed.is_empty() {
+        let _ = writeln!(std::io::stderr(), "tsreplay compare: some inputs were not read (exit 2)");
+        return Ok(2);
+    }
+    Ok(code)
+}
+
+fn diff(args: DiffArgs) -> Result<u8, Error> {
+    let ours = compare::export::read(&args.ours)?;
+    let splunk = compare::export::read(&args.splunk)?;
+    let job = read_job(&args.check, &splunk)?;
+    let profile = match &args.profile {
+        Some(p) => Profile::with_overrides(p)?,
+        None => Profile::default_profile(),
+    };
+    let ctx = compare::report::Context {
+        ours: format!("{}, {}", args.ours.display(), ours.kind.name()),
+        splunk: format!("{}, {}", args.splunk.display(), splunk.kind.name()),
+        show: args.check.show,
+        speed: None,
+    };
+    if job.is_some() {
+        let _ = writeln!(
+            std::io::stderr(),
+            "tsreplay diff: job statistics need tsreplay's own time; use compare for the ratio"
+        );
+    }
+    check_tables(&ours.table, &splunk.table, &profile, &args.check, ctx)
+}
+
+/// Splunk's job statistics: from --job, else from the export itself.
+fn read_job(
+    check: &CheckArgs,
+    splunk: &compare::export::Export,
+) -> Result<Option<compare::export::JobStats>, Error> {
+    match &check.job {
+        Some(path) => Ok(Some(compare::export::read_job(path)?)),
+        None => Ok(splunk.job.clone()),
+    }
+}
+
+/// Compares, prints the report, writes the suggested profile; 0 equal, 1 different.
+fn check_tables(
+    ours: &output::ResultTable,
+    splunk: &output::ResultTable,
+    profile: &Profile,
+    check: &CheckArgs,
+    ctx: compare::report::Context,
+) -> Result<u8, Error> {
+    let opts = compare::Options { key: check.key.clone(), near: check.near };
+    let cmp = compare::compare(ours, splunk, &opts)?;
+    let hints = compare::hints::find(&cmp, profile);
+    print_stdout(compare::report::render(&cmp, &hints, &ctx).as_bytes())?;
+    if let Some(path) = &check.suggest_profile {
+        match compare::report::suggested_profile(&hints) {
+            Some(text) => std::fs::write(path, text).map_err(Error::Output)?,
+            None => {
+                let _ = writeln!(std::io::stderr(), "tsreplay: no profile fix to suggest");
+            }
+        }
+    }
+    Ok(if cmp.is_equal() { 0 } else { 1 })
 }
 
 /// Writes to stdout; a closed pipe (`| head`) ends the output quietly.

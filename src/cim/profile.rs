@@ -326,6 +326,8 @@ impl FieldRule {
 pub struct Section {
     /// The section name.
     pub name: String,
+    /// The section it inherits from, if any.
+    pub inherits: Option<String>,
     /// The sourcetype CIM falls back to for `vendor_product`.
     pub sourcetype: String,
     /// Raw fields tried for `_time`, in order.
@@ -423,6 +425,7 @@ fn resolve(file: &ProfileFile, name: &str, depth: usize) -> Result<Section, Prof
         Some(parent) => resolve(file, parent, depth + 1)?,
         None => Section {
             name: String::new(),
+            inherits: None,
             sourcetype: String::new(),
             time: Vec::new(),
             epoch_unit_ns: 1_000_000_000,
@@ -430,6 +433,7 @@ fn resolve(file: &ProfileFile, name: &str, depth: usize) -> Result<Section, Prof
         },
     };
     out.name = name.to_string();
+    out.inherits = sec.inherits.clone();
     if let Some(st) = &sec.sourcetype {
         out.sourcetype = st.clone();
     }
