@@ -30,6 +30,15 @@ pub enum Error {
     Export(ExportError),
     /// Two tables cannot be compared as asked.
     Compare(CompareError),
+    /// Options that do not go together.
+    Usage(UsageError),
+}
+
+/// Options that do not go together.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UsageError {
+    /// `--findings` with `--format csv`.
+    FindingsInCsv,
 }
 
 impl Error {
@@ -41,7 +50,8 @@ impl Error {
             | Error::Sourcetype(_)
             | Error::Output(_)
             | Error::Export(_)
-            | Error::Compare(_) => 2,
+            | Error::Compare(_)
+            | Error::Usage(_) => 2,
         }
     }
 }
@@ -61,6 +71,12 @@ impl fmt::Display for Error {
             Error::Output(e) => write!(f, "cannot write results: {e}"),
             Error::Export(e) => write!(f, "{e}"),
             Error::Compare(e) => write!(f, "{e}"),
+            Error::Usage(UsageError::FindingsInCsv) => {
+                write!(
+                    f,
+                    "--findings needs --format table or --format json (a CSV row has no room)"
+                )
+            }
         }
     }
 }

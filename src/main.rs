@@ -12,9 +12,9 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use tsreplay::cim::Profile;
 use tsreplay::compare;
 use tsreplay::engine::{self, Options};
-use tsreplay::error::Error;
+use tsreplay::error::{Error, UsageError};
 use tsreplay::input::Format;
-use tsreplay::output::{self, write};
+use tsreplay::output::{self, findings, write};
 use tsreplay::spl::{Detection, MacroTable};
 
 #[derive(Parser)]
@@ -167,6 +167,10 @@ struct RunArgs {
     /// Output format on stdout.
     #[arg(long, value_enum, default_value_t = OutFormat::Table)]
     format: OutFormat,
+    /// After each row, its finding: message, entities and scores, threat objects, MITRE ids,
+    /// drilldown searches (table: after the table; json: `{"row":…,"finding":…}` lines).
+    #[arg(long)]
+    findings: bool,
 }
 
 #[derive(Args)]
@@ -243,6 +247,10 @@ fn main() -> ExitCode {
 }
 
 fn compile(args: &RuleArgs) -> Result<engine::Compiled, Error> {
+    Ok(compile_detection(args)?.1)
+}
+
+fn compile_detection(args: &RuleArgs) -> Result<(Detection, engine::Compiled), Error> {
     let det = match &args.rule {
         Some(path) => Detection::from_path(path)?,
         None => Detection::default_rule(),
@@ -255,7 +263,8 @@ fn compile(args: &RuleArgs) -> Result<engine::Compiled, Error> {
         Some(p) => Profile::with_overrides(p)?,
         None => Profile::default_profile(),
     };
-    Ok(engine::compile(&det, &macros, profile)?)
+    let compiled = engine::compile(&det, &macros, profile)?;
+    Ok((det, compiled))
 }
 
 fn gen_format(kind: GenKind) -> (tsreplay::gen::GenFormat, &'static str) {
@@ -319,8 +328,8 @@ fn explain(args: RuleArgs) -> Result<u8, Error> {
 }
 
 /// Compiles the rule and replays it over the paths; prints the summary on stderr.
-fn replay(args: &ReplayArgs) -> Result<(engine::Compiled, engine::Report), Error> {
-    let compiled = compile(&args.rule)?;
+fn replay(args: &ReplayArgs) -> Result<(Detection, engine::Compiled, engine::Report), Error> {
+    let (det, compiled) = compile_detection(&args.rule)?;
     let forced = match &args.sourcetype {
         Some(st) => Some(Format::from_sourcetype(st).ok_or_else(|| Error::Sourcetype(st.clone()))?),
         None => None,
@@ -339,24 +348,36 @@ fn replay(args: &ReplayArgs) -> Result<(engine::Compiled, engine::Report), Error
         if args.quiet { report.summary.render_failures() } else { report.summary.render() };
     // A summary that cannot be written (stderr closed or full) is not worth a panic.
     let _ = std::io::stderr().lock().write_all(summary.as_bytes());
-    Ok((compiled, report))
+    Ok((det, compiled, report))
 }
 
 fn run(args: RunArgs) -> Result<u8, Error> {
-    let (_, report) = replay(&args.replay)?;
+    if args.findings && matches!(args.format, OutFormat::Csv) {
+        return Err(Error::Usage(UsageError::FindingsInCsv));
+    }
+    let (det, _, report) = replay(&args.replay)?;
     let format = match args.format {
         OutFormat::Table => write::Format::Table,
         OutFormat::Csv => write::Format::Csv,
         OutFormat::Json => write::Format::Json,
     };
-    write_stdout(|out| write::write_table(out, &report.table, format))?;
+    let meta = if args.findings { Some(det.meta()?) } else { None };
+    let table = &report.table;
+    write_stdout(|out| match (&meta, format) {
+        (Some(m), write::Format::Json) => findings::write_json(out, m, &det.search, table),
+        (Some(m), _) => {
+            write::write_table(out, table, format)?;
+            out.write_all(findings::render_text(m, &det.search, table).as_bytes())
+        }
+        (None, _) => write::write_table(out, table, format),
+    })?;
     Ok(if report.summary.failed.is_empty() { 0 } else { 2 })
 }
 
 fn compare(args: CompareArgs) -> Result<u8, Error> {
     let splunk = compare::export::read(&args.splunk)?;
     let job = read_job(&args.check, &splunk)?;
-    let (compiled, report) = replay(&args.replay)?;
+    let (_, compiled, report) = replay(&args.replay)?;
     let files = report.summary.files.len();
     let ours = format!("replayed over {files} file{}", if files == 1 { "" } else { "s" });
     let speed = job.map(|job| compare::report::Speed {

@@ -278,7 +278,7 @@ fn rows(filter: &str, files: &[std::path::PathBuf], prefilter: bool) -> Vec<Vec<
     let search = format!(
         "| tstats fillnull_value=null count from datamodel=Endpoint.Processes where {filter} {BY}"
     );
-    let det = Detection { name: "p".into(), id: None, version: None, status: None, search };
+    let det = Detection::inline("p", &search);
     let compiled = engine::compile(&det, &MacroTable::with_defaults(), Profile::default_profile())
         .expect("generated rules compile");
     let opts = Options { prefilter, threads: 1, ..Options::default() };

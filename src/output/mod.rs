@@ -5,6 +5,7 @@
 //! input or touch events.
 
 pub mod explain;
+pub mod findings;
 pub mod stats;
 pub mod write;
 

@@ -8,6 +8,7 @@ pub mod ast;
 pub mod error;
 pub mod lexer;
 pub mod macros;
+pub mod meta;
 pub mod parser;
 pub mod rule;
 

@@ -1,8 +1,8 @@
 //! Reads a security_content detection YAML (the version 13 layout and the older version 5
 //! layout alike) into the parts the engine uses.
 //!
-//! Owns the YAML shape only. It keeps the fields later issues render (finding text, tests)
-//! as raw YAML and must not interpret the search.
+//! Owns the YAML shape only. It keeps the whole document for `meta` (finding text, entities,
+//! tests) and must not interpret the search.
 
 use std::path::Path;
 
@@ -29,14 +29,26 @@ pub struct Detection {
     pub status: Option<String>,
     /// The SPL search, before macro expansion.
     pub search: String,
+    /// The whole YAML document, for the parts around the search (`meta`).
+    #[serde(skip)]
+    pub doc: serde_yaml_ng::Value,
 }
 
 impl Detection {
     /// Parses detection YAML text.
     pub fn from_yaml(text: &str) -> Result<Detection, CompileError> {
-        serde_yaml_ng::from_str(text).map_err(|e| {
+        let bad = |e: serde_yaml_ng::Error| {
             CompileError::bare(CompileErrorKind::BadRuleYaml { reason: e.to_string() })
-        })
+        };
+        let doc: serde_yaml_ng::Value = serde_yaml_ng::from_str(text).map_err(bad)?;
+        let mut det: Detection = serde_yaml_ng::from_value(doc.clone()).map_err(bad)?;
+        det.doc = doc;
+        Ok(det)
+    }
+
+    /// The finding, entities, threat objects, MITRE ids, drilldowns and tests.
+    pub fn meta(&self) -> Result<super::meta::Meta, CompileError> {
+        super::meta::read(&self.doc)
     }
 
     /// Reads and parses a detection file.
@@ -59,6 +71,7 @@ impl Detection {
             version: None,
             status: None,
             search: search.to_string(),
+            doc: serde_yaml_ng::Value::Null,
         }
     }
 
