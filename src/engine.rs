@@ -117,6 +117,8 @@ pub struct Options {
     pub tz: jiff::tz::TimeZone,
     /// A format forced on every input (`--sourcetype`).
     pub forced: Option<Format>,
+    /// Formats forced on single input paths (a test's sourcetype per file), before `forced`.
+    pub forced_paths: Vec<(PathBuf, Format)>,
     /// Where progress goes, if anywhere.
     pub progress: Option<std::sync::Arc<dyn Progress>>,
 }
@@ -129,6 +131,7 @@ impl Default for Options {
             prefilter: true,
             tz: jiff::tz::TimeZone::UTC,
             forced: None,
+            forced_paths: Vec::new(),
             progress: None,
         }
     }
@@ -181,7 +184,8 @@ pub fn run(rule: &Compiled, paths: &[PathBuf], opts: &Options) -> Report {
     let mut files = Vec::new();
     let mut streams = Vec::new();
     for path in found.files {
-        match input::open(&path, opts.forced, opts.chunk_size) {
+        let forced = opts.forced_paths.iter().find(|(p, _)| *p == path).map(|(_, f)| *f);
+        match input::open(&path, forced.or(opts.forced), opts.chunk_size) {
             Opened::File(f) => files.push(f),
             Opened::Stream(s) => streams.push(s),
             Opened::Empty(p) => summary.empty.push(p),

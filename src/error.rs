@@ -32,13 +32,17 @@ pub enum Error {
     Compare(CompareError),
     /// Options that do not go together.
     Usage(UsageError),
+    /// The JUnit report cannot be built.
+    Junit(quick_junit::SerializeError),
 }
 
-/// Options that do not go together.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Options that do not go together, or name the wrong kind of thing.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum UsageError {
     /// `--findings` with `--format csv`.
     FindingsInCsv,
+    /// `--data-dir` is not a folder.
+    DataDirNotFolder(std::path::PathBuf),
 }
 
 impl Error {
@@ -51,7 +55,8 @@ impl Error {
             | Error::Output(_)
             | Error::Export(_)
             | Error::Compare(_)
-            | Error::Usage(_) => 2,
+            | Error::Usage(_)
+            | Error::Junit(_) => 2,
         }
     }
 }
@@ -77,6 +82,10 @@ impl fmt::Display for Error {
                     "--findings needs --format table or --format json (a CSV row has no room)"
                 )
             }
+            Error::Usage(UsageError::DataDirNotFolder(p)) => {
+                write!(f, "--data-dir {} is not a folder", p.display())
+            }
+            Error::Junit(e) => write!(f, "cannot build the JUnit report: {e}"),
         }
     }
 }

@@ -27,6 +27,7 @@ pub mod eval;
 pub mod event;
 pub mod gen;
 pub mod group;
+pub mod harness;
 pub mod input;
 pub mod output;
 pub mod plan;

@@ -13,6 +13,7 @@ use tsreplay::cim::Profile;
 use tsreplay::compare;
 use tsreplay::engine::{self, Options};
 use tsreplay::error::{Error, UsageError};
+use tsreplay::harness;
 use tsreplay::input::Format;
 use tsreplay::output::{self, findings, write};
 use tsreplay::spl::{Detection, MacroTable};
@@ -46,6 +47,37 @@ enum Cmd {
     Compare(CompareArgs),
     /// Compare two result files: tsreplay's csv or json output and a Splunk export.
     Diff(DiffArgs),
+    /// Run detections' unit tests (their `tests:` block) over local attack data (exit 0 only
+    /// when every test passed).
+    Test(TestArgs),
+}
+
+#[derive(Args)]
+struct TestArgs {
+    /// Detection YAML files, or folders of them.
+    #[arg(required = true)]
+    detections: Vec<PathBuf>,
+    /// Local copy of the attack_data repository: each data URL is the path after
+    /// `attack_data/master/` under it, or else a file of the same name anywhere under it.
+    #[arg(long, value_name = "DIR")]
+    data_dir: PathBuf,
+    /// Also write the outcomes as JUnit XML to this file.
+    #[arg(long, value_name = "FILE")]
+    junit: Option<PathBuf>,
+    /// Folder of security_content macro YAML files; adds to and overrides the embedded macros.
+    #[arg(long)]
+    macros: Vec<PathBuf>,
+    /// TOML file overriding the add-on mapping profile, per field.
+    #[arg(long)]
+    profile: Option<PathBuf>,
+    /// contentctl's row-order check (a row with a null risk object fails at once) instead of
+    /// "some row has every risk object".
+    #[arg(long)]
+    strict: bool,
+    /// Worker threads (0: one per core; at most 1024).
+    #[arg(short = 'j', long, default_value_t = 0,
+          value_parser = clap::value_parser!(u16).range(0..=1024))]
+    threads: u16,
 }
 
 #[derive(Args)]
@@ -228,10 +260,11 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logging(cli.verbose);
     // For the checking commands, 1 means "different", so anything that stops them is 2.
-    let checking = matches!(cli.command, Cmd::Compare(_) | Cmd::Diff(_));
+    let checking = matches!(cli.command, Cmd::Compare(_) | Cmd::Diff(_) | Cmd::Test(_));
     let result = match cli.command {
         Cmd::Compare(args) => compare(args),
         Cmd::Diff(args) => diff(args),
+        Cmd::Test(args) => test(args),
         Cmd::Run(args) => run(args),
         Cmd::Explain(args) => explain(args),
         Cmd::Gen(args) => gen(args),
@@ -341,6 +374,7 @@ fn replay(args: &ReplayArgs) -> Result<(Detection, engine::Compiled, engine::Rep
         prefilter: !args.no_prefilter,
         tz: output::time_zone(&args.tz)?,
         forced,
+        forced_paths: Vec::new(),
         progress: show_progress.then(|| Arc::new(Bar::new()) as Arc<dyn engine::Progress>),
     };
     let report = engine::run(&compiled, &args.paths, &opts);
@@ -421,6 +455,40 @@ fn diff(args: DiffArgs) -> Result<u8, Error> {
         );
     }
     check_tables(&ours.table, &splunk.table, &profile, &args.check, ctx)
+}
+
+fn test(args: TestArgs) -> Result<u8, Error> {
+    let mut macros = MacroTable::with_defaults();
+    for dir in &args.macros {
+        macros.load_dir(dir)?;
+    }
+    let profile = match &args.profile {
+        Some(p) => Profile::with_overrides(p)?,
+        None => Profile::default_profile(),
+    };
+    if !args.data_dir.is_dir() {
+        return Err(Error::Usage(UsageError::DataDirNotFolder(args.data_dir.clone())));
+    }
+    let setup = harness::Setup {
+        macros: &macros,
+        profile: &profile,
+        data_dir: args.data_dir.clone(),
+        threads: usize::from(args.threads),
+        strict: args.strict,
+    };
+    let mut names = harness::NameIndex::default();
+    let mut outcomes = Vec::new();
+    for file in harness::detection_files(&args.detections) {
+        outcomes.extend(harness::run_file(&file, &setup, &mut names));
+    }
+    print_stdout(harness::render(&outcomes).as_bytes())?;
+    if let Some(path) = &args.junit {
+        let xml = harness::junit::render(&outcomes).map_err(Error::Junit)?;
+        std::fs::write(path, xml).map_err(Error::Output)?;
+    }
+    let all_passed =
+        !outcomes.is_empty() && outcomes.iter().all(|o| matches!(o.status, harness::Status::Pass));
+    Ok(if all_passed { 0 } else { 1 })
 }
 
 /// Splunk's job statistics: from --job, else from the export itself.
