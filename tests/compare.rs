@@ -1,0 +1,328 @@
+//! `compare`, `diff`, `test` and `--findings` end to end, over the team-written fixtures in
+//! `fixtures/compare`, `fixtures/harness` and `fixtures/attack_data`. Every expected count,
+//! hint and profile line is worked out by hand in those folders' `NOTES.md`.
+
+mod common;
+
+use common::{stderr, stdout, tsreplay};
+
+const CASE: &str = "fixtures/cases/bits_job_persistence_v13_full";
+
+fn run(args: &[&str]) -> (i32, String, String) {
+    let out = tsreplay(args);
+    (out.status.code().unwrap_or(-1), stdout(&out), stderr(&out))
+}
+
+/// `compare` of the v13 golden case with `export`, plus extra arguments.
+fn compare(export: &str, extra: &[&str]) -> (i32, String, String) {
+    let rule = format!("{CASE}/rule.yml");
+    let splunk = format!("fixtures/compare/{export}");
+    let inputs = [
+        format!("{CASE}/input_sysmon.xml"),
+        format!("{CASE}/input_security.xml"),
+        format!("{CASE}/input_falcon.json"),
+    ];
+    let mut args = vec!["compare", "-q", "--rule", &rule, "--splunk", &splunk];
+    args.extend_from_slice(extra);
+    args.extend(inputs.iter().map(String::as_str));
+    run(&args)
+}
+
+/// Asserts that lines starting with `lines` appear in `text` in this order (lines trimmed).
+fn assert_lines_in_order(text: &str, lines: &[&str]) {
+    let mut rest = text.lines().map(str::trim);
+    for want in lines {
+        let found = rest.any(|l| l.starts_with(want));
+        assert!(found, "line `{want}` missing (or out of order) in:\n{text}");
+    }
+}
+
+#[test]
+fn equal_csv_export_exits_zero() {
+    let (code, out, _) = compare("splunk_equal.csv", &[]);
+    assert_eq!(code, 0, "{out}");
+    assert_lines_in_order(
+        &out,
+        &[
+            "tsreplay: 5 rows (replayed over 3 files)",
+            "columns compared: 23",
+            "columns only in Splunk (not compared): search_name",
+            "equal rows: 5",
+            "near rows: 0",
+            "rows only in Splunk: 0",
+            "rows only in tsreplay: 0",
+            "EQUAL: 5 rows on 23 columns",
+        ],
+    );
+}
+
+#[test]
+fn results_json_names_near_rows_and_the_profile_fix() {
+    let (code, out, _) = compare("splunk_results.json", &["--job", "fixtures/compare/job.json"]);
+    assert_eq!(code, 1, "{out}");
+    assert_lines_in_order(
+        &out,
+        &[
+            "Splunk:   5 rows (fixtures/compare/splunk_results.json, REST results JSON)",
+            "columns only in Splunk (not compared): tag",
+            "equal rows: 0",
+            "near rows: 4",
+            "rows only in Splunk: 1",
+            "rows only in tsreplay: 1",
+            "parent_process_id        tsreplay: 0x4e1c",
+            "Splunk:   19996",
+            "process_id               tsreplay: 0x4e20",
+            "Splunk:   20000",
+            "systematic differences",
+            "user: Splunk drops the domain in 3 of 3 near rows (tsreplay `CORP\\wlee`, Splunk \
+             `wlee`)",
+            "[sources.sysmon_xml.fields]",
+            "user = { field = \"User\", strip_domain = true }",
+            "# sysmon_json inherits it",
+            "user_id: Splunk has the value without the ' around it in 3 of 3 near rows \
+             (tsreplay `'S-1-5-18'`, Splunk `S-1-5-18`)",
+            "user_id = { field = \"UserID\" }",
+            "Splunk:   runDuration 1.250 s (scanCount 11, eventCount 11, resultCount 5)",
+            "DIFFERENT: 0 equal, 4 near, 1 only in Splunk, 1 only in tsreplay",
+        ],
+    );
+    assert!(out.contains("dest=ws-bits-09.corp.tsr"), "the Splunk-only row is listed");
+    assert!(out.contains("dest=WKS-BITS-03"), "the tsreplay-only row is listed");
+    // One row differs in its pids: not systematic.
+    assert!(!out.contains("process_id: Splunk writes"), "{out}");
+    assert!(!out.contains("not the same events"), "scanCount equals the 11 records read");
+}
+
+#[test]
+fn suggested_profile_closes_the_gap() {
+    let dir = tempfile::tempdir().unwrap();
+    let fix = dir.path().join("fix.toml");
+    let fix = fix.to_str().unwrap();
+    let (code, _, _) = compare("splunk_results.json", &["--suggest-profile", fix]);
+    assert_eq!(code, 1);
+    let text = std::fs::read_to_string(fix).unwrap();
+    assert!(text.contains("[sources.sysmon_xml.fields]"), "{text}");
+    let (code, out, _) = compare("splunk_results.json", &["--profile", fix]);
+    assert_eq!(code, 1);
+    assert_lines_in_order(
+        &out,
+        &["DIFFERENT: 3 equal, 1 near, 1 only in Splunk, 1 only in tsreplay"],
+    );
+    // The 4688 pids in decimal, by hand: the number switch makes the fourth row equal.
+    let more = format!(
+        "{text}\n[sources.security_4688_xml.fields]\n\
+         process_id = {{ field = \"NewProcessId\", number = \"decimal\" }}\n\
+         parent_process_id = {{ field = \"ProcessId\", number = \"decimal\" }}\n"
+    );
+    let fix2 = dir.path().join("fix2.toml");
+    std::fs::write(&fix2, more).unwrap();
+    let (_, out, _) = compare("splunk_results.json", &["--profile", fix2.to_str().unwrap()]);
+    assert_lines_in_order(
+        &out,
+        &["DIFFERENT: 4 equal, 0 near, 1 only in Splunk, 1 only in tsreplay"],
+    );
+}
+
+#[test]
+fn export_lines_two_hours_later_hint_the_time_zone() {
+    let (code, out, _) = compare("splunk_export.jsonl", &[]);
+    assert_eq!(code, 1);
+    assert_lines_in_order(
+        &out,
+        &[
+            "Splunk:   5 rows (fixtures/compare/splunk_export.jsonl, export JSON lines)",
+            "near rows: 5",
+            "firstTime: Splunk's times are 2:00 h later in 5 of 5 near rows (tsreplay \
+             `2024-06-08T07:00:21`, Splunk `2024-06-08T09:00:21`)",
+            "lastTime: Splunk's times are 2:00 h later in 5 of 5 near rows (tsreplay \
+             `2024-06-08T07:00:21`, Splunk `2024-06-08T09:00:21`)",
+        ],
+    );
+    let (code, out, _) = compare("splunk_export.jsonl", &["--tz", "Europe/Paris"]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("EQUAL: 5 rows on 23 columns"));
+}
+
+#[test]
+fn diff_finds_hex_pids_and_unknown_for_null() {
+    let (code, out, _) =
+        run(&["diff", "fixtures/compare/diff_ours.csv", "fixtures/compare/diff_splunk.csv"]);
+    assert_eq!(code, 1, "{out}");
+    assert_lines_in_order(
+        &out,
+        &[
+            "equal rows: 1",
+            "near rows: 3",
+            "rows only in Splunk: 0",
+            "rows only in tsreplay: 0",
+            "original_file_name: Splunk has `null` where tsreplay has `unknown` in 3 of 3 near \
+             rows (tsreplay `unknown`, Splunk `null`)",
+            "[sources.security_4688_xml.fields]",
+            "original_file_name = { missing = true, cim_default = false }",
+            "# security_4688_json inherits it",
+            "process_id: Splunk writes the number in decimal in 3 of 3 near rows (tsreplay \
+             `0x1f4`, Splunk `500`)",
+            "process_id = { field = \"NewProcessId\", number = \"decimal\" }",
+        ],
+    );
+    assert!(!out.contains("parent_process_id:"), "parent pids are equal: {out}");
+    // With one differing column allowed, no row pairs: all three are listed on each side.
+    let (_, out, _) = run(&[
+        "diff",
+        "--near",
+        "1",
+        "fixtures/compare/diff_ours.csv",
+        "fixtures/compare/diff_splunk.csv",
+    ]);
+    assert!(out.contains("DIFFERENT: 1 equal, 0 near, 3 only in Splunk, 3 only in tsreplay"));
+    // Pairing by a key column pairs them again, whatever else differs.
+    let (_, out, _) = run(&[
+        "diff",
+        "--near",
+        "1",
+        "--key",
+        "dest",
+        "fixtures/compare/diff_ours.csv",
+        "fixtures/compare/diff_splunk.csv",
+    ]);
+    assert!(out.contains("DIFFERENT: 1 equal, 3 near, 0 only in Splunk, 0 only in tsreplay"));
+}
+
+#[test]
+fn diff_reads_our_own_json_and_csv_output() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = format!("{CASE}/input_sysmon.xml");
+    let rule = format!("{CASE}/rule.yml");
+    let json = tsreplay(&["run", "-q", "--format", "json", "--rule", &rule, &input]);
+    let csv = tsreplay(&["run", "-q", "--format", "csv", "--rule", &rule, &input]);
+    let (j, c) = (dir.path().join("o.json"), dir.path().join("o.csv"));
+    std::fs::write(&j, &json.stdout).unwrap();
+    std::fs::write(&c, &csv.stdout).unwrap();
+    let (code, out, _) = run(&["diff", j.to_str().unwrap(), c.to_str().unwrap()]);
+    assert_eq!(code, 0, "{out}");
+    // The three Sysmon rows of the golden case.
+    assert!(out.contains("EQUAL: 3 rows on 23 columns"), "{out}");
+}
+
+#[test]
+fn unreadable_exports_exit_two_with_the_reason() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("bad.json");
+    std::fs::write(&bad, "{\"result\":{\"a\":\"1\"}}\n{\"result\":\n").unwrap();
+    let (code, _, err) = run(&["diff", "fixtures/compare/diff_ours.csv", bad.to_str().unwrap()]);
+    assert_eq!(code, 2);
+    assert!(err.contains("malformed JSON at line 2"), "{err}");
+    let table = dir.path().join("t.txt");
+    std::fs::write(&table, "a    b\n---  --\n1    2\n").unwrap();
+    let (code, _, err) = run(&["diff", table.to_str().unwrap(), "fixtures/compare/diff_ours.csv"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("--format csv or --format json"), "{err}");
+    let (code, _, err) = compare("missing.csv", &[]);
+    assert_eq!(code, 2);
+    assert!(err.contains("missing.csv: cannot read"), "{err}");
+    // A rule that does not compile stops compare with 2, not 1 ("different").
+    let (code, _, _) = run(&[
+        "compare",
+        "--splunk",
+        "fixtures/compare/splunk_equal.csv",
+        "--rule",
+        "fixtures/compare/NOTES.md",
+        "fixtures/compare",
+    ]);
+    assert_eq!(code, 2);
+}
+
+#[test]
+fn published_rules_pass_their_unit_tests_offline() {
+    let dir = tempfile::tempdir().unwrap();
+    let junit = dir.path().join("junit.xml");
+    let (code, out, _) = run(&[
+        "test",
+        "../shared/rules/bits_job_persistence.yml",
+        "../shared/rules/bits_job_persistence_v5.yml",
+        "--data-dir",
+        "fixtures/attack_data",
+        "--junit",
+        junit.to_str().unwrap(),
+    ]);
+    if !common::root().join("../shared/rules").is_dir() {
+        assert!(std::env::var("CI").map_or(true, |v| v != "true"), "CI needs ../shared");
+        eprintln!("skipped: ../shared/rules is not beside the checkout");
+        return;
+    }
+    assert_eq!(code, 0, "{out}");
+    assert_lines_in_order(
+        &out,
+        &[
+            "PASS   BITS Job Persistence: True Positive Test #1  (3 rows, 7 events,",
+            "PASS   BITS Job Persistence: True Positive Test #2  (1 rows, 2 events,",
+            "PASS   BITS Job Persistence: True Positive Test #1  (3 rows, 7 events,",
+            "PASS   BITS Job Persistence: True Positive Test #2  (1 rows, 2 events,",
+            "4 tests: 4 passed, 0 failed, 0 skipped, 0 errors",
+        ],
+    );
+    let xml = std::fs::read_to_string(junit).unwrap();
+    assert!(xml.contains("tests=\"4\" skipped=\"0\" failures=\"0\" errors=\"0\""), "{xml}");
+}
+
+#[test]
+fn harness_outcomes_match_the_hand_worked_table() {
+    let (code, out, _) =
+        run(&["test", "fixtures/harness", "--data-dir", "fixtures/attack_data", "-j", "1"]);
+    assert_eq!(code, 1);
+    let status: Vec<&str> = out
+        .lines()
+        .filter(|l| l.starts_with("  ") && !l.starts_with("   "))
+        .map(|l| l.split_whitespace().next().unwrap())
+        .collect();
+    assert_eq!(status, ["PASS", "FAIL", "SKIP", "ERROR", "ERROR", "SKIP", "FAIL"], "{out}");
+    assert_lines_in_order(
+        &out,
+        &[
+            "note: contentctl's row-order check (--strict) fails: row 1 has risk-object field \
+             `process_guid` missing or null",
+            "no row has every risk-object field set (process_guid)",
+            "the search returned no row",
+            "7 tests: 1 passed, 2 failed, 2 skipped, 2 errors",
+        ],
+    );
+    assert!(out.contains("(4 rows, 9 events"), "{out}");
+    assert!(out.contains("is a Git LFS pointer, not the data"), "{out}");
+    assert!(out.contains("sourcetype `WinEventLog` is not one tsreplay reads"), "{out}");
+    let (_, out, _) = run(&[
+        "test",
+        "fixtures/harness/bits_guid_risk.yml",
+        "--data-dir",
+        "fixtures/attack_data",
+        "--strict",
+    ]);
+    assert!(out.contains("7 tests: 0 passed, 3 failed, 2 skipped, 2 errors"), "{out}");
+}
+
+#[test]
+fn findings_fill_the_message_from_each_row() {
+    let rule = "fixtures/harness/bits_guid_risk.yml";
+    let input = format!("{CASE}/input_falcon.json");
+    let (code, out, _) = run(&["run", "-q", "--findings", "--rule", rule, &input]);
+    assert_eq!(code, 0);
+    assert_lines_in_order(
+        &out,
+        &[
+            "findings",
+            "row 1",
+            // dest and process_guid of the CrowdStrike row (NOTES.md of the golden case).
+            "message: BITS job on WKS-BITS-03 by null",
+            "entity: process_guid=null (type other, score 10)",
+            "threat object: process_name=bitsadmin.exe (type process_name)",
+            "mitre: T1197",
+        ],
+    );
+    let (_, out, _) = run(&["run", "-q", "--findings", "--format", "json", "--rule", rule, &input]);
+    let v: serde_json::Value = serde_json::from_str(out.lines().next().unwrap()).unwrap();
+    assert_eq!(v["row"]["dest"], "WKS-BITS-03");
+    assert_eq!(v["finding"]["message"], "BITS job on WKS-BITS-03 by null");
+    assert_eq!(v["finding"]["entities"][0]["score"], 10.0);
+    let (code, _, err) = run(&["run", "-q", "--findings", "--format", "csv", &input]);
+    assert_eq!(code, 2);
+    assert!(err.contains("--findings needs"), "{err}");
+}
