@@ -16,6 +16,10 @@
 //! `spl → plan → cim::datamodel`; `prefilter → plan, schema`; `eval → plan, cim (event
 //! values)`; `group → plan, cim`; `event → schema`; `cim → event, schema`; `output → group,
 //! plan, eval, schema`. `input` knows nothing about rules.
+//!
+//! Around the pipeline: `compare` reads result tables (Splunk exports, tsreplay's own output)
+//! and compares them, reading only `output` tables and `cim::profile`; `harness` runs a
+//! detection's `tests:` by calling `engine` as the command line does.
 #![deny(missing_docs)]
 
 pub mod bench;

@@ -133,123 +133,114 @@ pub struct Outcome {
     pub data: Vec<String>,
 }
 
+impl Outcome {
+    fn new(detection: &str, file: &Path, test: String, status: Status) -> Outcome {
+        Outcome {
+            detection: detection.to_string(),
+            file: file.to_path_buf(),
+            test,
+            status,
+            strict_would_fail: None,
+            rows: 0,
+            events: 0,
+            seconds: 0.0,
+            data: Vec::new(),
+        }
+    }
+}
+
 /// Runs every test of one detection file.
 pub fn run_file(path: &Path, setup: &Setup<'_>, names: &mut NameIndex) -> Vec<Outcome> {
-    let blank = |detection: String, test: String, status: Status| Outcome {
-        detection,
-        file: path.to_path_buf(),
-        test,
-        status,
-        strict_would_fail: None,
-        rows: 0,
-        events: 0,
-        seconds: 0.0,
-        data: Vec::new(),
+    let fail_all = |name: &str, e: CompileError| {
+        let status = Status::Error(TestError::Compile(e));
+        vec![Outcome::new(name, path, "(detection)".into(), status)]
     };
     let det = match Detection::from_path(path) {
         Ok(d) => d,
-        Err(e) => {
-            let name = path.display().to_string();
-            return vec![blank(name, "(detection)".into(), Status::Error(TestError::Compile(e)))];
-        }
+        Err(e) => return fail_all(&path.display().to_string(), e),
     };
     let meta = match det.meta() {
         Ok(m) => m,
-        Err(e) => {
-            return vec![blank(
-                det.name,
-                "(detection)".into(),
-                Status::Error(TestError::Compile(e)),
-            )]
-        }
+        Err(e) => return fail_all(&det.name, e),
     };
     let compiled = engine::compile(&det, setup.macros, setup.profile.clone());
     let mut out = Vec::new();
     for (i, spec) in meta.tests.iter().enumerate() {
         let test = format!("{} #{}", spec.name, i + 1);
-        let early = if det.status.as_deref() == Some("deprecated") {
-            Some(Status::Skipped(Skip::Deprecated))
+        let mut o = Outcome::new(&det.name, path, test, Status::Pass);
+        o.status = if det.status.as_deref() == Some("deprecated") {
+            Status::Skipped(Skip::Deprecated)
         } else if !spec.kind.eq_ignore_ascii_case("unit") {
-            Some(Status::Skipped(Skip::Integration(spec.kind.clone())))
+            Status::Skipped(Skip::Integration(spec.kind.clone()))
         } else {
-            compiled.as_ref().err().map(|e| Status::Error(TestError::Compile(e.clone())))
+            match &compiled {
+                Ok(c) => run_test(spec, &meta, c, setup, names, &mut o),
+                Err(e) => Status::Error(TestError::Compile(e.clone())),
+            }
         };
-        if let Some(status) = early {
-            out.push(blank(det.name.clone(), test, status));
-            continue;
-        }
-        let compiled = compiled.as_ref().expect("checked above");
-        let mut o = run_test(spec, &meta, compiled, setup, names);
-        o.detection = det.name.clone();
-        o.file = path.to_path_buf();
-        o.test = test;
         out.push(o);
     }
     out
 }
 
+/// The data of one test: paths, formats forced by sourcetype, and their descriptions.
+struct TestData {
+    paths: Vec<PathBuf>,
+    forced: Vec<(PathBuf, Format)>,
+    described: Vec<String>,
+}
+
+fn test_data(spec: &TestSpec, dir: &Path, names: &mut NameIndex) -> Result<TestData, Status> {
+    if spec.attack_data.is_empty() {
+        return Err(Status::Error(TestError::NoAttackData));
+    }
+    let mut data = TestData { paths: Vec::new(), forced: Vec::new(), described: Vec::new() };
+    for a in &spec.attack_data {
+        let (path, format) = locate(a, dir, names)?;
+        data.described.push(describe_data(&path, a));
+        if let Some(f) = format {
+            data.forced.push((path.clone(), f));
+        }
+        data.paths.push(path);
+    }
+    Ok(data)
+}
+
+/// Replays one test's data and applies the pass rule; fills the counts into `o`.
 fn run_test(
     spec: &TestSpec,
     meta: &Meta,
     compiled: &engine::Compiled,
     setup: &Setup<'_>,
     names: &mut NameIndex,
-) -> Outcome {
-    let mut o = Outcome {
-        detection: String::new(),
-        file: PathBuf::new(),
-        test: String::new(),
-        status: Status::Pass,
-        strict_would_fail: None,
-        rows: 0,
-        events: 0,
-        seconds: 0.0,
-        data: Vec::new(),
+    o: &mut Outcome,
+) -> Status {
+    let data = match test_data(spec, &setup.data_dir, names) {
+        Ok(d) => d,
+        Err(status) => return status,
     };
-    if spec.attack_data.is_empty() {
-        o.status = Status::Error(TestError::NoAttackData);
-        return o;
-    }
-    let mut paths = Vec::new();
-    let mut forced = Vec::new();
-    for a in &spec.attack_data {
-        match locate(a, &setup.data_dir, names) {
-            Ok((path, format)) => {
-                o.data.push(describe_data(&path, a));
-                if let Some(f) = format {
-                    forced.push((path.clone(), f));
-                }
-                paths.push(path);
-            }
-            Err(status) => {
-                o.status = status;
-                return o;
-            }
-        }
-    }
+    o.data = data.described;
     let opts = engine::Options {
         threads: setup.threads,
-        forced_paths: forced,
+        forced_paths: data.forced,
         ..engine::Options::default()
     };
-    let report = engine::run(compiled, &paths, &opts);
+    let report = engine::run(compiled, &data.paths, &opts);
     o.rows = report.table.rows.len();
     o.events = report.summary.stats.records;
     o.seconds = report.summary.seconds;
     if !report.summary.failed.is_empty() {
-        o.status = Status::Error(TestError::Unreadable(report.summary.failed.clone()));
-        return o;
+        return Status::Error(TestError::Unreadable(report.summary.failed));
+    }
+    let row_order = judge_row_order(meta, &report.table);
+    if setup.strict {
+        return row_order.map_or(Status::Pass, Status::Fail);
     }
     let any_row = judge_any_row(meta, &report.table);
-    let row_order = judge_row_order(meta, &report.table);
-    let (chosen, other) = if setup.strict { (row_order, any_row) } else { (any_row, row_order) };
-    if let (None, Some(f)) = (&chosen, other) {
-        if !setup.strict {
-            o.strict_would_fail = Some(f);
-        }
+    if any_row.is_none() {
+        o.strict_would_fail = row_order;
     }
-    o.status = chosen.map_or(Status::Pass, Status::Fail);
-    o
+    any_row.map_or(Status::Pass, Status::Fail)
 }
 
 fn describe_data(path: &Path, a: &AttackData) -> String {

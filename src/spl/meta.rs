@@ -311,7 +311,8 @@ mod tests {
             "tags:\n  message: On $dest$\n  risk_score: 56\n  mitre_attack_id: [T1197]\n  \
              observable:\n  - {name: user, type: User, role: [Victim]}\n  \
              - {name: process_name, type: Process, role: [Attacker]}\n\
-             tests:\n- name: T\n  attack_data:\n  - data: https://x/a.log\n    sourcetype: xmlwineventlog\n",
+             tests:\n- name: T\n  attack_data:\n  - data: https://x/a.log\n    \
+             sourcetype: xmlwineventlog\n",
         ))
         .unwrap();
         assert_eq!(m.message.as_deref(), Some("On $dest$"));
