@@ -288,16 +288,26 @@ fn compile_detection(args: &RuleArgs) -> Result<(Detection, engine::Compiled), E
         Some(path) => Detection::from_path(path)?,
         None => Detection::default_rule(),
     };
+    let macros = load_macros(&args.macros)?;
+    let compiled = engine::compile(&det, &macros, load_profile(args.profile.as_deref())?)?;
+    Ok((det, compiled))
+}
+
+/// The embedded macros with the `--macros` folders over them.
+fn load_macros(dirs: &[PathBuf]) -> Result<MacroTable, Error> {
     let mut macros = MacroTable::with_defaults();
-    for dir in &args.macros {
+    for dir in dirs {
         macros.load_dir(dir)?;
     }
-    let profile = match &args.profile {
+    Ok(macros)
+}
+
+/// The embedded profile with the `--profile` overrides, if any.
+fn load_profile(path: Option<&std::path::Path>) -> Result<Profile, Error> {
+    Ok(match path {
         Some(p) => Profile::with_overrides(p)?,
         None => Profile::default_profile(),
-    };
-    let compiled = engine::compile(&det, &macros, profile)?;
-    Ok((det, compiled))
+    })
 }
 
 fn gen_format(kind: GenKind) -> (tsreplay::gen::GenFormat, &'static str) {
@@ -438,10 +448,7 @@ fn diff(args: DiffArgs) -> Result<u8, Error> {
     let ours = compare::export::read(&args.ours)?;
     let splunk = compare::export::read(&args.splunk)?;
     let job = read_job(&args.check, &splunk)?;
-    let profile = match &args.profile {
-        Some(p) => Profile::with_overrides(p)?,
-        None => Profile::default_profile(),
-    };
+    let profile = load_profile(args.profile.as_deref())?;
     let ctx = compare::report::Context {
         ours: format!("{}, {}", args.ours.display(), ours.kind.name()),
         splunk: format!("{}, {}", args.splunk.display(), splunk.kind.name()),
@@ -458,14 +465,8 @@ fn diff(args: DiffArgs) -> Result<u8, Error> {
 }
 
 fn test(args: TestArgs) -> Result<u8, Error> {
-    let mut macros = MacroTable::with_defaults();
-    for dir in &args.macros {
-        macros.load_dir(dir)?;
-    }
-    let profile = match &args.profile {
-        Some(p) => Profile::with_overrides(p)?,
-        None => Profile::default_profile(),
-    };
+    let macros = load_macros(&args.macros)?;
+    let profile = load_profile(args.profile.as_deref())?;
     if !args.data_dir.is_dir() {
         return Err(Error::Usage(UsageError::DataDirNotFolder(args.data_dir.clone())));
     }

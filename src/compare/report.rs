@@ -7,6 +7,7 @@ use std::fmt::Write as _;
 use super::export::JobStats;
 use super::hints::{Pattern, ProfileLine, Remedy, Systematic};
 use super::Comparison;
+use crate::output::write::visible;
 
 /// What the report says about the two sides.
 #[derive(Debug, Clone)]
@@ -128,23 +129,6 @@ fn pair_text(column: &str, value: &str) -> String {
     } else {
         format!("{column}={v}")
     }
-}
-
-/// A value on one line: line breaks (multivalue separators) and control characters escaped.
-fn visible(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            c if c.is_control() => {
-                let _ = write!(out, "\\x{:02x}", c as u32);
-            }
-            c => out.push(c),
-        }
-    }
-    out
 }
 
 fn systematic(out: &mut String, hints: &[Systematic]) {

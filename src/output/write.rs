@@ -49,7 +49,7 @@ fn write_json(out: &mut dyn Write, table: &ResultTable) -> io::Result<()> {
 
 /// A table cell as shown: line breaks and tabs as `\n`, `\r`, `\t`, and other control
 /// characters as `\xNN`, so rows stay one line and no value drives the terminal.
-fn visible(s: &str) -> String {
+pub fn visible(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
         match c {
