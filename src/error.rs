@@ -26,6 +26,8 @@ pub enum Error {
     Sourcetype(String),
     /// Writing the results failed.
     Output(std::io::Error),
+    /// Writing a named file (a suggested profile, a JUnit report) failed.
+    WriteFile(std::path::PathBuf, std::io::Error),
     /// A result file to compare cannot be read.
     Export(ExportError),
     /// Two tables cannot be compared as asked.
@@ -53,6 +55,7 @@ impl Error {
             Error::TimeZone(_)
             | Error::Sourcetype(_)
             | Error::Output(_)
+            | Error::WriteFile(..)
             | Error::Export(_)
             | Error::Compare(_)
             | Error::Usage(_)
@@ -74,6 +77,7 @@ impl fmt::Display for Error {
                  json or evtx)"
             ),
             Error::Output(e) => write!(f, "cannot write results: {e}"),
+            Error::WriteFile(p, e) => write!(f, "cannot write {}: {e}", p.display()),
             Error::Export(e) => write!(f, "{e}"),
             Error::Compare(e) => write!(f, "{e}"),
             Error::Usage(UsageError::FindingsInCsv) => {

@@ -29,6 +29,7 @@ pub mod engine;
 pub mod error;
 pub mod eval;
 pub mod event;
+pub mod fuzzing;
 pub mod gen;
 pub mod group;
 pub mod harness;

@@ -430,8 +430,9 @@ fn compare(args: CompareArgs) -> Result<u8, Error> {
         job,
     });
     let ctx = compare::report::Context {
+        command: "compare",
         ours,
-        splunk: format!("{}, {}", args.splunk.display(), splunk.kind.name()),
+        splunk: describe_export(&args.splunk, &splunk),
         show: args.check.show,
         speed,
     };
@@ -450,8 +451,9 @@ fn diff(args: DiffArgs) -> Result<u8, Error> {
     let job = read_job(&args.check, &splunk)?;
     let profile = load_profile(args.profile.as_deref())?;
     let ctx = compare::report::Context {
-        ours: format!("{}, {}", args.ours.display(), ours.kind.name()),
-        splunk: format!("{}, {}", args.splunk.display(), splunk.kind.name()),
+        command: "diff",
+        ours: describe_export(&args.ours, &ours),
+        splunk: describe_export(&args.splunk, &splunk),
         show: args.check.show,
         speed: None,
     };
@@ -479,17 +481,26 @@ fn test(args: TestArgs) -> Result<u8, Error> {
     };
     let mut names = harness::NameIndex::default();
     let mut outcomes = Vec::new();
-    for file in harness::detection_files(&args.detections) {
+    let (files, not_detections) = harness::detection_files(&args.detections);
+    for file in files {
         outcomes.extend(harness::run_file(&file, &setup, &mut names));
     }
-    print_stdout(harness::render(&outcomes).as_bytes())?;
+    print_stdout(harness::render(&outcomes, &not_detections).as_bytes())?;
     if let Some(path) = &args.junit {
         let xml = harness::junit::render(&outcomes).map_err(Error::Junit)?;
-        std::fs::write(path, xml).map_err(Error::Output)?;
+        std::fs::write(path, xml).map_err(|e| Error::WriteFile(path.clone(), e))?;
     }
     let all_passed =
         !outcomes.is_empty() && outcomes.iter().all(|o| matches!(o.status, harness::Status::Pass));
     Ok(if all_passed { 0 } else { 1 })
+}
+
+/// A result file's path and shape, for the report.
+fn describe_export(path: &std::path::Path, e: &compare::export::Export) -> String {
+    match e.empty_file {
+        true => format!("{}, empty file: read as a search that found nothing", path.display()),
+        false => format!("{}, {}", path.display(), e.kind.name()),
+    }
 }
 
 /// Splunk's job statistics: from --job, else from the export itself.
@@ -517,9 +528,15 @@ fn check_tables(
     print_stdout(compare::report::render(&cmp, &hints, &ctx).as_bytes())?;
     if let Some(path) = &check.suggest_profile {
         match compare::report::suggested_profile(&hints) {
-            Some(text) => std::fs::write(path, text).map_err(Error::Output)?,
+            Some(text) => {
+                std::fs::write(path, text).map_err(|e| Error::WriteFile(path.clone(), e))?
+            }
             None => {
-                let _ = writeln!(std::io::stderr(), "tsreplay: no profile fix to suggest");
+                let _ = writeln!(
+                    std::io::stderr(),
+                    "tsreplay: no profile line to suggest, so {} was not written",
+                    path.display()
+                );
             }
         }
     }

@@ -255,9 +255,9 @@ fn published_rules_pass_their_unit_tests_offline() {
         &out,
         &[
             "PASS   BITS Job Persistence: True Positive Test #1  (3 rows, 7 events,",
-            "PASS   BITS Job Persistence: True Positive Test #2  (1 rows, 2 events,",
+            "PASS   BITS Job Persistence: True Positive Test #2  (1 row, 2 events,",
             "PASS   BITS Job Persistence: True Positive Test #1  (3 rows, 7 events,",
-            "PASS   BITS Job Persistence: True Positive Test #2  (1 rows, 2 events,",
+            "PASS   BITS Job Persistence: True Positive Test #2  (1 row, 2 events,",
             "4 tests: 4 passed, 0 failed, 0 skipped, 0 errors",
         ],
     );
@@ -275,7 +275,7 @@ fn harness_outcomes_match_the_hand_worked_table() {
         .filter(|l| l.starts_with("  ") && !l.starts_with("   "))
         .map(|l| l.split_whitespace().next().unwrap())
         .collect();
-    assert_eq!(status, ["PASS", "FAIL", "SKIP", "ERROR", "ERROR", "SKIP", "FAIL"], "{out}");
+    assert_eq!(status, ["PASS", "FAIL", "SKIP", "ERROR", "ERROR", "SKIP", "FAIL", "SKIP"], "{out}");
     assert_lines_in_order(
         &out,
         &[
@@ -283,7 +283,9 @@ fn harness_outcomes_match_the_hand_worked_table() {
              `process_guid` missing or null",
             "no row has every risk-object field set (process_guid)",
             "the search returned no row",
-            "7 tests: 1 passed, 2 failed, 2 skipped, 2 errors",
+            "data missing: no fixtures/attack_data/datasets/other/place/windows-sysmon-benign.log; \
+             fixtures/attack_data/datasets/quiet/windows-sysmon-benign.log has the same name",
+            "8 tests: 1 passed, 2 failed, 3 skipped, 2 errors",
         ],
     );
     assert!(out.contains("(4 rows, 9 events"), "{out}");
@@ -296,7 +298,150 @@ fn harness_outcomes_match_the_hand_worked_table() {
         "fixtures/attack_data",
         "--strict",
     ]);
-    assert!(out.contains("7 tests: 0 passed, 3 failed, 2 skipped, 2 errors"), "{out}");
+    assert!(out.contains("8 tests: 0 passed, 3 failed, 3 skipped, 2 errors"), "{out}");
+}
+
+#[test]
+fn a_flat_data_folder_is_searched_by_file_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let falcon = "fixtures/attack_data/datasets/attack_techniques/T1197/atomic_red_team/\
+                  crowdstrike_falcon.log";
+    std::fs::copy(falcon, dir.path().join("crowdstrike_falcon.log")).unwrap();
+    let data = dir.path().to_str().unwrap();
+    let (_, out, _) = run(&["test", "fixtures/harness/bits_guid_risk.yml", "--data-dir", data]);
+    let status: Vec<&str> = out
+        .lines()
+        .filter(|l| l.starts_with("  ") && !l.starts_with("   "))
+        .map(|l| l.split_whitespace().next().unwrap())
+        .collect();
+    // NOTES.md: tests 1, 3, 4, 7, 8 lack their files; 5 and 6 fail before looking.
+    assert_eq!(status, ["SKIP", "FAIL", "SKIP", "SKIP", "ERROR", "SKIP", "SKIP", "SKIP"], "{out}");
+}
+
+#[test]
+fn macro_files_in_a_folder_are_named_not_failed() {
+    if !common::root().join("../shared/rules").is_dir() {
+        assert!(std::env::var("CI").map_or(true, |v| v != "true"), "CI needs ../shared");
+        eprintln!("skipped: ../shared/rules is not beside the checkout");
+        return;
+    }
+    let (code, out, _) = run(&["test", "../shared/rules", "--data-dir", "fixtures/attack_data"]);
+    assert_eq!(code, 0, "{out}");
+    // The folder holds 2 detections and 6 macro files.
+    assert!(out.contains("note: 6 YAML files in the folders are not detections"), "{out}");
+    assert!(out.contains("4 tests: 4 passed, 0 failed, 0 skipped, 0 errors"), "{out}");
+    let empty = tempfile::tempdir().unwrap();
+    let (code, out, _) =
+        run(&["test", empty.path().to_str().unwrap(), "--data-dir", "fixtures/attack_data"]);
+    assert_eq!(code, 1);
+    assert!(out.contains("no test found"), "{out}");
+}
+
+/// Writes `tables` (name, CSV text) into a temporary folder.
+fn tables(files: &[(&str, &str)]) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    for (name, text) in files {
+        std::fs::write(dir.path().join(name), text).unwrap();
+    }
+    dir
+}
+
+fn diff_in(dir: &tempfile::TempDir, a: &str, b: &str) -> (i32, String, String) {
+    let (a, b) = (dir.path().join(a), dir.path().join(b));
+    run(&["diff", a.to_str().unwrap(), b.to_str().unwrap()])
+}
+
+#[test]
+fn no_results_compare_equal_to_no_rows() {
+    let benign = "fixtures/attack_data/datasets/quiet/windows-sysmon-benign.log";
+    let dir = tables(&[
+        ("empty.csv", ""),
+        ("results.json", "{\"preview\":false,\"results\":[]}"),
+        ("export.jsonl", "{\"preview\":false,\"lastrow\":true}\n"),
+    ]);
+    for f in ["empty.csv", "results.json", "export.jsonl"] {
+        let splunk = dir.path().join(f);
+        let (code, out, _) = run(&["compare", "-q", "--splunk", splunk.to_str().unwrap(), benign]);
+        assert_eq!(code, 0, "{f}: {out}");
+        assert!(out.contains("EQUAL: 0 rows on 23 columns"), "{f}: {out}");
+    }
+}
+
+#[test]
+fn tables_without_a_common_column_cannot_be_compared() {
+    let dir = tables(&[("a.csv", "x,y\n1,2\n"), ("b.csv", "hello world\n")]);
+    let (code, _, err) = diff_in(&dir, "a.csv", "b.csv");
+    assert_eq!(code, 2);
+    assert!(err.contains("no column in common"), "{err}");
+}
+
+const HEAD: &str = "dest,user,process_hash,firstTime,vendor_product\n";
+
+#[test]
+fn a_fix_that_would_break_equal_rows_is_not_proposed() {
+    let ours = format!(
+        "{HEAD}h1,CORP\\a,x,2024-01-10T10:00:00,Microsoft Sysmon\n\
+         h2,CORP\\b,x,2024-01-10T10:00:00,Microsoft Sysmon\n\
+         h3,CORP\\c,x,2024-01-10T10:00:00,Microsoft Sysmon\n"
+    );
+    let splunk = format!(
+        "{HEAD}h1,a,x,2024-01-10T10:00:00,Microsoft Sysmon\n\
+         h2,b,x,2024-01-10T10:00:00,Microsoft Sysmon\n\
+         h3,CORP\\c,x,2024-01-10T10:00:00,Microsoft Sysmon\n"
+    );
+    let dir = tables(&[("o.csv", &ours), ("s.csv", &splunk)]);
+    let (code, out, _) = diff_in(&dir, "o.csv", "s.csv");
+    assert_eq!(code, 1);
+    assert_lines_in_order(
+        &out,
+        &[
+            "user: Splunk drops the domain in 2 of 2 near rows",
+            "no profile line proposed: the change would also alter 1 row that is equal now",
+            "the lines that make the value now:",
+            "[sources.sysmon_xml.fields]",
+            "user = { field = \"User\" }",
+        ],
+    );
+}
+
+#[test]
+fn daylight_saving_gives_one_zone_hint_and_multivalues_no_profile_line() {
+    let ours = format!(
+        "{HEAD}h1,u,A=1,2024-01-10T10:00:00,Microsoft Sysmon\n\
+         h2,u,A=1,2024-06-10T10:00:00,Microsoft Sysmon\n\
+         h3,u,\"A=1,B=2\",2024-02-01T00:00:00,Microsoft Sysmon\n\
+         h4,u,\"A=1,B=2\",2024-02-01T00:00:00,Microsoft Sysmon\n"
+    );
+    // Paris: UTC+1 in January, UTC+2 in June; h3 and h4 with the hashes as a multivalue.
+    let splunk = format!(
+        "{HEAD}h1,u,A=1,2024-01-10T11:00:00,Microsoft Sysmon\n\
+         h2,u,A=1,2024-06-10T12:00:00,Microsoft Sysmon\n\
+         h3,u,\"A=1\nB=2\",2024-02-01T00:00:00,Microsoft Sysmon\n\
+         h4,u,\"A=1\nB=2\",2024-02-01T00:00:00,Microsoft Sysmon\n"
+    );
+    let dir = tables(&[("o.csv", &ours), ("s.csv", &splunk)]);
+    let (_, out, _) = diff_in(&dir, "o.csv", "s.csv");
+    assert_lines_in_order(
+        &out,
+        &[
+            "process_hash: Splunk has a multivalue of the value split on `,` in 2 of 2 near rows",
+            "no profile line proposed: a BY field gives one row per value",
+            "firstTime: Splunk's times are 1:00 h later or 2:00 h later in 2 of 2 near rows",
+            "Splunk's user time zone differs from the one tsreplay printed in",
+        ],
+    );
+}
+
+#[test]
+fn unpaired_rows_say_how_to_pair_them() {
+    let ours = format!("{HEAD}h1,CORP\\a,p,2024-01-10T10:00:00,Microsoft Sysmon\n");
+    let splunk = format!("{HEAD}h1,a,q,2024-01-10T11:00:00,Microsoft Sysmon\n");
+    let dir = tables(&[("o.csv", &ours), ("s.csv", &splunk)]);
+    let (_, out, _) = diff_in(&dir, "o.csv", "s.csv");
+    assert!(out.contains("raise --near, or pair them with --key COLUMNS"), "{out}");
+    let (a, b) = (dir.path().join("o.csv"), dir.path().join("s.csv"));
+    let (_, out, _) = run(&["diff", "--key", "dest", a.to_str().unwrap(), b.to_str().unwrap()]);
+    assert!(out.contains("DIFFERENT: 0 equal, 1 near, 0 only in Splunk, 0 only in tsreplay"));
 }
 
 #[test]

@@ -72,6 +72,9 @@ pub struct Export {
     pub table: ResultTable,
     /// Job statistics the file carries, if any.
     pub job: Option<JobStats>,
+    /// The file held nothing at all: read as a search that found nothing (Splunk's CSV
+    /// export of no results is an empty file).
+    pub empty_file: bool,
 }
 
 /// Why a result or job file cannot be read.
@@ -88,8 +91,6 @@ pub struct ExportError {
 pub enum ExportErrorKind {
     /// The file cannot be read (or is not a regular file, or is larger than 1 GiB).
     Read(String),
-    /// The file holds nothing.
-    Empty,
     /// The CSV is malformed.
     Csv {
         /// 1-based line.
@@ -118,7 +119,6 @@ impl fmt::Display for ExportError {
         write!(f, "{}: ", self.path)?;
         match &self.kind {
             Read(e) => write!(f, "cannot read: {e}"),
-            Empty => write!(f, "empty file"),
             Csv { line, reason } => write!(f, "malformed CSV at line {line}: {reason}"),
             Json { line, reason } => write!(f, "malformed JSON at line {line}: {reason}"),
             NotResults(what) => write!(f, "JSON without result rows ({what})"),
@@ -170,7 +170,8 @@ pub fn parse(text: &str) -> Result<Export, ExportErrorKind> {
     let text = text.trim_start_matches('\u{feff}');
     let start = text.trim_start();
     if start.is_empty() {
-        return Err(ExportErrorKind::Empty);
+        let table = ResultTable { columns: Vec::new(), rows: Vec::new() };
+        return Ok(Export { kind: ExportKind::Csv, table, job: None, empty_file: true });
     }
     match start.as_bytes()[0] {
         b'{' => parse_json_object_text(start),
@@ -212,7 +213,7 @@ fn results_json(doc: &Value) -> Result<Export, ExportErrorKind> {
         rows.push(obj);
     }
     let job = job_stats(doc);
-    Ok(Export { kind: ExportKind::ResultsJson, table: rows.finish(), job })
+    Ok(Export { kind: ExportKind::ResultsJson, table: rows.finish(), job, empty_file: false })
 }
 
 fn json_lines(text: &str) -> Result<Export, ExportErrorKind> {
@@ -256,13 +257,15 @@ fn json_lines(text: &str) -> Result<Export, ExportErrorKind> {
             final_rows.push(obj);
         }
     }
-    if export_lines == 0 && plain == 0 {
-        return Err(ExportErrorKind::NotResults("no row objects"));
-    }
-    let kind = if export_lines > 0 { ExportKind::ExportLines } else { ExportKind::JsonLines };
+    // Framing lines only: an export of a search that found nothing.
+    let kind = if export_lines > 0 || plain == 0 {
+        ExportKind::ExportLines
+    } else {
+        ExportKind::JsonLines
+    };
     let only_previews = previews == export_lines && plain == 0;
     let table = if only_previews { rows.finish() } else { final_rows.finish() };
-    Ok(Export { kind, table, job: (!job.is_empty()).then_some(job) })
+    Ok(Export { kind, table, job: (!job.is_empty()).then_some(job), empty_file: false })
 }
 
 fn parse_json_array(text: &str) -> Result<Export, ExportErrorKind> {
@@ -275,7 +278,7 @@ fn parse_json_array(text: &str) -> Result<Export, ExportErrorKind> {
         };
         rows.push(obj);
     }
-    Ok(Export { kind: ExportKind::JsonArray, table: rows.finish(), job: None })
+    Ok(Export { kind: ExportKind::JsonArray, table: rows.finish(), job: None, empty_file: false })
 }
 
 /// Collects JSON row objects into a table: columns in first-seen order, a missing key an
@@ -347,7 +350,8 @@ fn parse_csv(text: &str) -> Result<Export, ExportErrorKind> {
         let record = record.map_err(csv_error)?;
         rows.push(record.iter().map(str::to_string).collect::<Vec<_>>());
     }
-    Ok(Export { kind: ExportKind::Csv, table: fold_mv_columns(header, rows), job: None })
+    let table = fold_mv_columns(header, rows);
+    Ok(Export { kind: ExportKind::Csv, table, job: None, empty_file: false })
 }
 
 /// Whether the text is tsreplay's aligned table: a second line of dashes and spaces only.
@@ -488,7 +492,9 @@ mod tests {
 
     #[test]
     fn unreadable_shapes_are_named() {
-        assert_eq!(parse("  \n").unwrap_err(), ExportErrorKind::Empty);
+        assert!(parse("  \n").unwrap().empty_file);
+        let framing = parse("{\"preview\":false,\"lastrow\":true}\n").unwrap();
+        assert_eq!((framing.kind, framing.table.rows.len()), (ExportKind::ExportLines, 0));
         assert!(matches!(parse("{\"a\":1}\n{oops\n"), Err(ExportErrorKind::Json { line: 2, .. })));
         assert_eq!(parse("a    b\n---  --\n1    2\n").unwrap_err(), ExportErrorKind::AlignedTable);
         assert!(matches!(parse("a,b\n1,2,3\n"), Err(ExportErrorKind::Csv { line: 2, .. })));

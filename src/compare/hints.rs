@@ -16,7 +16,7 @@ use super::Comparison;
 /// How Splunk's value differs from tsreplay's in one column.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Pattern {
-    /// Splunk has the part after the last `\` (the user without its domain).
+    /// Splunk has the part after the last `\\` (the user without its domain).
     DomainDropped,
     /// Splunk keeps the domain tsreplay drops.
     DomainKept,
@@ -32,14 +32,15 @@ pub enum Pattern {
     Wrapped(String),
     /// Splunk has the value without the quotes tsreplay puts around it.
     Unwrapped(String),
-    /// Splunk splits tsreplay's value on this separator into a multivalue.
+    /// Splunk has a multivalue of tsreplay's value split on this separator.
     Split(String),
-    /// Splunk has one value where tsreplay splits on this separator.
+    /// Splunk has one value where tsreplay has a multivalue, joined by this separator.
     Joined(String),
-    /// Times shifted by this many seconds (Splunk minus tsreplay): another time zone.
-    TimeShift(i64),
-    /// Times one or two seconds apart: another source field for `_time`.
-    TimeJitter,
+    /// Times a whole number of quarter hours apart: another time zone (the offsets, Splunk
+    /// minus tsreplay, are in `Systematic::offsets`).
+    TimeShift,
+    /// Times this many seconds apart (Splunk minus tsreplay, at most 2).
+    TimeJitter(i64),
     /// Another value, the same replacement on every row.
     Replaced,
 }
@@ -49,15 +50,31 @@ pub enum Pattern {
 pub enum Remedy {
     /// Profile lines, each under its section.
     Profile(Vec<ProfileLine>),
-    /// Run with `--tz` set to Splunk's user time zone (or set that to UTC).
-    TimeZone {
-        /// Splunk's times minus tsreplay's, in seconds.
-        shift: i64,
-    },
-    /// Nothing the profile can express; the line to edit is shown.
-    Edit(Vec<ProfileLine>),
+    /// The profile given already has the line that gives Splunk's form; the tsreplay table
+    /// was made without it.
+    AlreadySet(Vec<ProfileLine>),
+    /// Run with `--tz` set to Splunk's user time zone.
+    TimeZone,
+    /// No profile line is proposed, for this reason; the lines that make the value now.
+    Edit(NoFix, Vec<ProfileLine>),
     /// The column is not a mapped field (a count, say).
     NotMapped,
+}
+
+/// Why no profile line is proposed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NoFix {
+    /// The profile's vocabulary has nothing that gives Splunk's value.
+    NoSwitch,
+    /// The change would alter this many rows that are equal now.
+    BreaksEqualRows(usize),
+    /// A BY field gives one row per value, never a multivalue cell.
+    OneRowPerValue,
+    /// Times a second or two apart: which source field Splunk's `_time` came from cannot be
+    /// told from the rows.
+    TimeSource,
+    /// The field is lower-cased after the profile (CIM), so no profile value keeps upper case.
+    LowerCasedAfter,
 }
 
 /// One line of a profile file, under its section header.
@@ -84,6 +101,11 @@ pub struct Systematic {
     pub differing: usize,
     /// One pair of values: tsreplay's, Splunk's.
     pub example: (String, String),
+    /// For `TimeShift`: the distinct offsets seen, in seconds (Splunk minus tsreplay).
+    pub offsets: Vec<i64>,
+    /// Whether the rows named no source (`vendor_product` absent), so the lines cover every
+    /// section.
+    pub sources_unknown: bool,
     /// What would fix it.
     pub remedy: Remedy,
 }
@@ -94,18 +116,20 @@ const MIN_ROWS: usize = 2;
 /// The most distinct value pairs a lookup fix may list.
 const MAX_LOOKUP: usize = 8;
 
+/// One differing cell: tsreplay's value, Splunk's, and tsreplay's `vendor_product`.
+type Cell<'c> = (&'c str, &'c str, Option<&'c str>);
+
 /// Finds the systematic differences among a comparison's near rows.
 pub fn find(cmp: &Comparison, profile: &Profile) -> Vec<Systematic> {
-    let vendor = cmp.common.iter().position(|c| c == datamodel::VENDOR_PRODUCT);
     let mut out = Vec::new();
     for (col, name) in cmp.common.iter().enumerate() {
-        let pairs: Vec<(&str, &str, Option<&str>)> = cmp
+        let pairs: Vec<Cell<'_>> = cmp
             .near
             .iter()
             .filter(|p| p.differs.contains(&col))
-            .map(|p| (p.ours[col].as_str(), p.splunk[col].as_str(), vendor.map(|v| &*p.ours[v])))
+            .map(|p| (p.ours[col].as_str(), p.splunk[col].as_str(), p.vendor.as_deref()))
             .collect();
-        if let Some(s) = column_hint(name, &pairs, profile) {
+        if let Some(s) = column_hint(cmp, col, name, &pairs, profile) {
             out.push(s);
         }
     }
@@ -113,8 +137,10 @@ pub fn find(cmp: &Comparison, profile: &Profile) -> Vec<Systematic> {
 }
 
 fn column_hint(
+    cmp: &Comparison,
+    col: usize,
     column: &str,
-    pairs: &[(&str, &str, Option<&str>)],
+    pairs: &[Cell<'_>],
     profile: &Profile,
 ) -> Option<Systematic> {
     let mut by_pattern: BTreeMap<Pattern, Vec<usize>> = BTreeMap::new();
@@ -126,16 +152,71 @@ fn column_hint(
     if rows.len() < MIN_ROWS || rows.len() * 5 < pairs.len() * 4 {
         return None;
     }
-    let chosen: Vec<(&str, &str, Option<&str>)> = rows.iter().map(|i| pairs[*i]).collect();
-    let remedy = remedy(column, &pattern, &chosen, profile);
+    let chosen: Vec<Cell<'_>> = rows.iter().map(|i| pairs[*i]).collect();
+    let mut offsets: Vec<i64> = Vec::new();
+    if pattern == Pattern::TimeShift {
+        offsets =
+            chosen.iter().filter_map(|(o, s, _)| Some(time_value(s)? - time_value(o)?)).collect();
+        offsets.sort_unstable();
+        offsets.dedup();
+    }
+    let vendors: Vec<&str> = chosen.iter().filter_map(|c| c.2).collect();
+    let breaks = equal_rows_changed(cmp, col, &pattern, &chosen, &vendors);
+    let mut remedy = remedy(column, &pattern, &chosen, &vendors, profile);
+    if breaks > 0 && matches!(remedy, Remedy::Profile(_)) {
+        let now = current_lines(column, &sections_for(&vendors, profile), profile);
+        remedy = Remedy::Edit(NoFix::BreaksEqualRows(breaks), now);
+    }
     Some(Systematic {
         column: column.to_string(),
         example: (chosen[0].0.to_string(), chosen[0].1.to_string()),
         pattern,
         rows: rows.len(),
         differing: pairs.len(),
+        offsets,
+        sources_unknown: vendors.is_empty(),
         remedy,
     })
+}
+
+/// How many equal rows, from the same sources, hold a value the fix would change.
+fn equal_rows_changed(
+    cmp: &Comparison,
+    col: usize,
+    pattern: &Pattern,
+    chosen: &[Cell<'_>],
+    vendors: &[&str],
+) -> usize {
+    let lookup = lookup_pairs(chosen);
+    cmp.equal
+        .iter()
+        .filter(|e| vendors.is_empty() || e.vendor.as_deref().is_some_and(|v| vendors.contains(&v)))
+        .filter(|e| changed_by_fix(pattern, &e.row[col], lookup.as_ref()))
+        .count()
+}
+
+fn changed_by_fix(
+    pattern: &Pattern,
+    value: &str,
+    lookup: Option<&BTreeMap<String, String>>,
+) -> bool {
+    match pattern {
+        Pattern::DomainDropped => value.contains('\\'),
+        Pattern::ToDecimal => hex_value(value).is_some(),
+        Pattern::ToHex => decimal_value(value).is_some(),
+        Pattern::UnknownForNull => value == "null",
+        Pattern::NullForUnknown => value == "unknown",
+        Pattern::Wrapped(q) => {
+            value != "null" && quoting(value, &format!("{q}{value}{q}")).is_some()
+        }
+        Pattern::Unwrapped(q) => {
+            value.len() >= 2 * q.len()
+                && value.starts_with(q.as_str())
+                && value.ends_with(q.as_str())
+        }
+        Pattern::Replaced => lookup.is_some_and(|l| l.contains_key(value)),
+        _ => false,
+    }
 }
 
 /// How `splunk` differs from `ours`.
@@ -162,9 +243,9 @@ pub fn classify(ours: &str, splunk: &str) -> Pattern {
         return p;
     }
     match (time_value(ours), time_value(splunk)) {
-        (Some(a), Some(b)) if (b - a).abs() <= 2 => Pattern::TimeJitter,
+        (Some(a), Some(b)) if (b - a).abs() <= 2 => Pattern::TimeJitter(b - a),
         (Some(a), Some(b)) if (b - a) % 900 == 0 && (b - a).abs() <= 14 * 3600 => {
-            Pattern::TimeShift(b - a)
+            Pattern::TimeShift
         }
         _ => Pattern::Replaced,
     }
@@ -233,48 +314,76 @@ fn time_value(s: &str) -> Option<i64> {
 fn remedy(
     column: &str,
     pattern: &Pattern,
-    pairs: &[(&str, &str, Option<&str>)],
+    pairs: &[Cell<'_>],
+    vendors: &[&str],
     profile: &Profile,
 ) -> Remedy {
-    if let Pattern::TimeShift(shift) = pattern {
-        return Remedy::TimeZone { shift: *shift };
-    }
-    let sections = sections_for(pairs, profile);
-    if *pattern == Pattern::TimeJitter {
-        return Remedy::Profile(time_lines(&sections));
+    let sections = sections_for(vendors, profile);
+    match pattern {
+        Pattern::TimeShift => return Remedy::TimeZone,
+        Pattern::TimeJitter(_) => return Remedy::Edit(NoFix::TimeSource, time_lines(&sections)),
+        _ => {}
     }
     if !datamodel::is_field(column) {
         return Remedy::NotMapped;
     }
+    if let Some(why) = unfixable(column, pattern, pairs) {
+        return Remedy::Edit(why, current_lines(column, &sections, profile));
+    }
     let mut fixes = Vec::new();
-    let mut current = Vec::new();
+    let mut already = Vec::new();
     for s in &sections {
-        let rule = s.fields.get(column).cloned().unwrap_or_else(FieldRule::missing);
-        let header = format!("[sources.{}.fields]", s.name);
-        current.push(ProfileLine {
-            header: header.clone(),
-            line: format!("{column} = {}", rule.to_toml()),
-            inherited_by: Vec::new(),
-        });
-        if let Some(fixed) = fix_rule(pattern, &rule, pairs).filter(|f| *f != rule) {
-            let line = format!("{column} = {}", fixed.to_toml());
-            fixes.push(ProfileLine { header, line, inherited_by: Vec::new() });
+        let rule = rule_of(s, column);
+        match fix_rule(pattern, &rule, pairs) {
+            Some(fixed) if fixed != rule => fixes.push(line_of(s, column, &fixed)),
+            Some(_) => already.push(line_of(s, column, &rule)),
+            None => {}
         }
     }
-    let sections: Vec<&str> = sections.iter().map(|s| s.name.as_str()).collect();
-    match fixes.is_empty() {
-        true => Remedy::Edit(fold_inherited(current, &sections, profile)),
-        false => Remedy::Profile(fold_inherited(fixes, &sections, profile)),
+    if !fixes.is_empty() {
+        return Remedy::Profile(fold_inherited_lines(fixes, profile));
+    }
+    if !already.is_empty() {
+        return Remedy::AlreadySet(already);
+    }
+    Remedy::Edit(NoFix::NoSwitch, current_lines(column, &sections, profile))
+}
+
+fn rule_of(s: &Section, column: &str) -> FieldRule {
+    s.fields.get(column).cloned().unwrap_or_else(FieldRule::missing)
+}
+
+fn line_of(s: &Section, column: &str, rule: &FieldRule) -> ProfileLine {
+    ProfileLine {
+        header: format!("[sources.{}.fields]", s.name),
+        line: format!("{column} = {}", rule.to_toml()),
+        inherited_by: Vec::new(),
     }
 }
 
-/// The sections that made tsreplay's rows: those whose `vendor_product` constant is the
-/// rows' value; every section when the rows have no such column or no section matches.
-fn sections_for<'p>(
-    pairs: &[(&str, &str, Option<&str>)],
-    profile: &'p Profile,
-) -> Vec<&'p Section> {
-    let vendors: Vec<&str> = pairs.iter().filter_map(|p| p.2).collect();
+/// The lines that make `column` now, in each section.
+fn current_lines(column: &str, sections: &[&Section], profile: &Profile) -> Vec<ProfileLine> {
+    let lines = sections.iter().map(|s| line_of(s, column, &rule_of(s, column))).collect();
+    fold_inherited_lines(lines, profile)
+}
+
+/// Patterns no profile line can give.
+fn unfixable(column: &str, pattern: &Pattern, pairs: &[Cell<'_>]) -> Option<NoFix> {
+    match pattern {
+        Pattern::Split(_) | Pattern::Joined(_) => Some(NoFix::OneRowPerValue),
+        Pattern::Replaced
+            if column == datamodel::LOWER_CASED
+                && pairs.iter().any(|p| p.1.bytes().any(|b| b.is_ascii_uppercase())) =>
+        {
+            Some(NoFix::LowerCasedAfter)
+        }
+        _ => None,
+    }
+}
+
+/// The sections that made tsreplay's rows: those whose `vendor_product` constant (or
+/// sourcetype) is one of the rows' values; every section when the rows name none.
+fn sections_for<'p>(vendors: &[&str], profile: &'p Profile) -> Vec<&'p Section> {
     // In the order of SECTIONS, so that a parent comes before the sections inheriting it.
     let ordered: Vec<&Section> =
         SECTIONS.iter().filter_map(|(name, _, _)| profile.sections.get(*name)).collect();
@@ -291,6 +400,19 @@ fn sections_for<'p>(
     } else {
         hit
     }
+}
+
+/// `fold_inherited` for lines whose section is read from their header.
+fn fold_inherited_lines(lines: Vec<ProfileLine>, profile: &Profile) -> Vec<ProfileLine> {
+    let names: Vec<String> = lines.iter().map(|l| section_of(&l.header).to_string()).collect();
+    let names: Vec<&str> = names.iter().map(String::as_str).collect();
+    fold_inherited(lines, &names, profile)
+}
+
+/// The section name in `[sources.NAME.fields]` or `[sources.NAME]`.
+fn section_of(header: &str) -> &str {
+    let inner = header.trim_start_matches("[sources.").trim_end_matches(']');
+    inner.trim_end_matches(".fields")
 }
 
 /// Drops a line of a section that inherits the very same line from a section also listed,
@@ -319,11 +441,7 @@ fn fold_inherited(
     out
 }
 
-fn fix_rule(
-    pattern: &Pattern,
-    rule: &FieldRule,
-    pairs: &[(&str, &str, Option<&str>)],
-) -> Option<FieldRule> {
+fn fix_rule(pattern: &Pattern, rule: &FieldRule, pairs: &[Cell<'_>]) -> Option<FieldRule> {
     let mut r = rule.clone();
     match pattern {
         Pattern::DomainDropped => r.strip_domain = true,
@@ -337,8 +455,6 @@ fn fix_rule(
         Pattern::NullForUnknown => r.cim_default = false,
         Pattern::Wrapped(q) if r.wrap.is_none() => r.wrap = Some(q.clone()),
         Pattern::Unwrapped(q) if r.wrap.as_ref() == Some(q) => r.wrap = None,
-        Pattern::Split(sep) if r.split.is_none() => r.split = Some(sep.clone()),
-        Pattern::Joined(_) => r.split = None,
         Pattern::Replaced if r.wrap.is_none() => r.lookup.extend(lookup_pairs(pairs)?),
         _ => return None,
     }
@@ -347,7 +463,7 @@ fn fix_rule(
 
 /// The replacements, when each tsreplay value always becomes the same Splunk value and there
 /// are few of them.
-fn lookup_pairs(pairs: &[(&str, &str, Option<&str>)]) -> Option<BTreeMap<String, String>> {
+fn lookup_pairs(pairs: &[Cell<'_>]) -> Option<BTreeMap<String, String>> {
     let mut map = BTreeMap::new();
     for (ours, splunk, _) in pairs {
         match map.insert(ours.to_string(), splunk.to_string()) {
@@ -355,7 +471,8 @@ fn lookup_pairs(pairs: &[(&str, &str, Option<&str>)]) -> Option<BTreeMap<String,
             _ => {}
         }
     }
-    (map.len() <= MAX_LOOKUP && !map.keys().any(|k| k == "null" || k.contains('\n'))).then_some(map)
+    let plain = |v: &String| v != "null" && v != "unknown" && !v.contains('\n');
+    (map.len() <= MAX_LOOKUP && map.iter().all(|(k, v)| plain(k) && plain(v))).then_some(map)
 }
 
 /// `time` lines with the second source field tried first.
@@ -391,11 +508,8 @@ mod tests {
         assert_eq!(classify("S-1-5-18", "'S-1-5-18'"), Pattern::Wrapped("'".into()));
         assert_eq!(classify("'S-1-5-18'", "S-1-5-18"), Pattern::Unwrapped("'".into()));
         assert_eq!(classify("MD5=1,SHA256=2", "MD5=1\nSHA256=2"), Pattern::Split(",".into()));
-        assert_eq!(
-            classify("2024-01-01T10:00:00", "2024-01-01T11:00:00"),
-            Pattern::TimeShift(3600)
-        );
-        assert_eq!(classify("2024-01-01T10:00:00", "2024-01-01T10:00:01"), Pattern::TimeJitter);
+        assert_eq!(classify("2024-01-01T10:00:00", "2024-01-01T11:00:00"), Pattern::TimeShift);
+        assert_eq!(classify("2024-01-01T10:00:00", "2024-01-01T10:00:01"), Pattern::TimeJitter(1));
         assert_eq!(classify("High", "high"), Pattern::Replaced);
     }
 }

@@ -35,6 +35,8 @@ impl Default for Options {
 pub enum CompareError {
     /// A `--key` column is not in both tables.
     KeyNotCommon(String),
+    /// Both tables have columns, but none in common.
+    NoCommonColumn,
 }
 
 impl fmt::Display for CompareError {
@@ -43,6 +45,10 @@ impl fmt::Display for CompareError {
             CompareError::KeyNotCommon(c) => {
                 write!(f, "--key column `{c}` is not in both tables")
             }
+            CompareError::NoCommonColumn => write!(
+                f,
+                "the two tables have no column in common: are they results of the same search?"
+            ),
         }
     }
 }
@@ -58,6 +64,17 @@ pub struct NearPair {
     pub splunk: Vec<String>,
     /// Indexes (into the common columns) of the columns that differ.
     pub differs: Vec<usize>,
+    /// tsreplay's `vendor_product` for the row, when its table has the column.
+    pub vendor: Option<String>,
+}
+
+/// A row present on both sides.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EqualRow {
+    /// The row, over the common columns.
+    pub row: Vec<String>,
+    /// tsreplay's `vendor_product` for the row, when its table has the column.
+    pub vendor: Option<String>,
 }
 
 /// The outcome of a comparison.
@@ -73,8 +90,8 @@ pub struct Comparison {
     pub ours_rows: usize,
     /// Rows in Splunk's table.
     pub splunk_rows: usize,
-    /// Rows present on both sides (counted with multiplicity).
-    pub equal: usize,
+    /// Rows present on both sides (with multiplicity).
+    pub equal: Vec<EqualRow>,
     /// Pairs of rows that differ in a few columns.
     pub near: Vec<NearPair>,
     /// Rows only in Splunk's table (over the common columns), not paired.
@@ -86,41 +103,58 @@ pub struct Comparison {
 impl Comparison {
     /// Whether the two tables hold the same rows over their common columns.
     pub fn is_equal(&self) -> bool {
-        !self.common.is_empty()
-            && self.near.is_empty()
-            && self.only_splunk.is_empty()
-            && self.only_ours.is_empty()
+        self.near.is_empty() && self.only_splunk.is_empty() && self.only_ours.is_empty()
     }
 }
 
-/// Compares tsreplay's table with Splunk's.
+/// Compares tsreplay's table with Splunk's. A table with neither columns nor rows (Splunk's
+/// export of a search that found nothing) takes the other table's columns.
 pub fn compare(
     ours: &ResultTable,
     splunk: &ResultTable,
     opts: &Options,
 ) -> Result<Comparison, CompareError> {
+    let bare = |t: &ResultTable| t.columns.is_empty() && t.rows.is_empty();
+    let ours_cols = if bare(ours) { &splunk.columns } else { &ours.columns };
+    let splunk_cols = if bare(splunk) { &ours.columns } else { &splunk.columns };
     let common: Vec<String> =
-        ours.columns.iter().filter(|c| splunk.columns.contains(c)).cloned().collect();
+        ours_cols.iter().filter(|c| splunk_cols.contains(c)).cloned().collect();
+    if common.is_empty() && !(ours_cols.is_empty() && splunk_cols.is_empty()) {
+        return Err(CompareError::NoCommonColumn);
+    }
     let key = key_indexes(&common, &opts.key)?;
     let ours_rows = project(ours, &common);
     let splunk_rows = project(splunk, &common);
-    let (equal, rest_ours, rest_splunk) = match_equal(ours_rows, splunk_rows);
-    let (near, only_ours, only_splunk) = match key.is_empty() {
-        true => {
-            pair_by_distance(rest_ours, rest_splunk, opts.near.min(common.len().saturating_sub(1)))
-        }
-        false => pair_by_key(rest_ours, rest_splunk, &key),
+    let vendor_col = ours.columns.iter().position(|c| c == crate::cim::datamodel::VENDOR_PRODUCT);
+    let vendor = |i: usize| vendor_col.and_then(|c| ours.rows[i].get(c).cloned());
+    let (equal, rest_ours, rest_splunk) = match_equal(&ours_rows, &splunk_rows);
+    let max = opts.near.min(common.len().saturating_sub(1));
+    let (pairs, only_ours, only_splunk) = match key.is_empty() {
+        true => pair_by_distance(&ours_rows, &splunk_rows, &rest_ours, &rest_splunk, max),
+        false => pair_by_key(&ours_rows, &splunk_rows, &rest_ours, &rest_splunk, &key),
     };
+    let near = pairs
+        .into_iter()
+        .map(|(o, s)| NearPair {
+            differs: differing(&ours_rows[o], &splunk_rows[s]),
+            ours: ours_rows[o].clone(),
+            splunk: splunk_rows[s].clone(),
+            vendor: vendor(o),
+        })
+        .collect();
     Ok(Comparison {
-        only_ours_columns: missing_from(&ours.columns, &splunk.columns),
-        only_splunk_columns: missing_from(&splunk.columns, &ours.columns),
-        common,
+        only_ours_columns: missing_from(ours_cols, splunk_cols),
+        only_splunk_columns: missing_from(splunk_cols, ours_cols),
         ours_rows: ours.rows.len(),
         splunk_rows: splunk.rows.len(),
-        equal,
+        equal: equal
+            .iter()
+            .map(|&i| EqualRow { row: ours_rows[i].clone(), vendor: vendor(i) })
+            .collect(),
         near,
-        only_splunk,
-        only_ours,
+        only_splunk: only_splunk.iter().map(|&i| splunk_rows[i].clone()).collect(),
+        only_ours: only_ours.iter().map(|&i| ours_rows[i].clone()).collect(),
+        common,
     })
 }
 
@@ -136,48 +170,40 @@ fn missing_from(these: &[String], other: &[String]) -> Vec<String> {
     these.iter().filter(|c| !other.contains(c)).cloned().collect()
 }
 
-/// The table's rows over `columns`, in that order.
+/// The table's rows over `columns`, in that order (a column the table lacks is empty).
 fn project(table: &ResultTable, columns: &[String]) -> Vec<Vec<String>> {
-    let idx: Vec<usize> = columns
-        .iter()
-        .map(|c| table.columns.iter().position(|t| t == c).expect("a common column"))
-        .collect();
+    let idx: Vec<Option<usize>> =
+        columns.iter().map(|c| table.columns.iter().position(|t| t == c)).collect();
     table
         .rows
         .iter()
-        .map(|r| idx.iter().map(|i| r.get(*i).cloned().unwrap_or_default()).collect())
+        .map(|r| {
+            idx.iter().map(|i| i.and_then(|i| r.get(i).cloned()).unwrap_or_default()).collect()
+        })
         .collect()
 }
 
-type Rows = Vec<Vec<String>>;
+type Rows = [Vec<String>];
 
-/// Multiset intersection: returns the number of equal rows and what is left on each side,
-/// in input order.
-fn match_equal(ours: Rows, splunk: Rows) -> (usize, Rows, Rows) {
-    let mut counts: HashMap<&[String], usize> = HashMap::new();
-    for r in &splunk {
-        *counts.entry(r.as_slice()).or_default() += 1;
+/// Multiset intersection by row index: tsreplay's rows that have an equal Splunk row, and the
+/// indexes left on each side, in input order.
+fn match_equal(ours: &Rows, splunk: &Rows) -> (Vec<usize>, Vec<usize>, Vec<usize>) {
+    let mut free: HashMap<&[String], Vec<usize>> = HashMap::new();
+    for (i, r) in splunk.iter().enumerate().rev() {
+        free.entry(r.as_slice()).or_default().push(i);
     }
-    let mut equal = 0;
-    let mut taken: HashMap<&[String], usize> = HashMap::new();
-    let mut rest_ours = Vec::new();
-    for r in &ours {
-        match counts.get_mut(r.as_slice()) {
-            Some(n) if *n > 0 => {
-                *n -= 1;
-                *taken.entry(r.as_slice()).or_default() += 1;
-                equal += 1;
+    let mut used = vec![false; splunk.len()];
+    let (mut equal, mut rest_ours) = (Vec::new(), Vec::new());
+    for (i, r) in ours.iter().enumerate() {
+        match free.get_mut(r.as_slice()).and_then(Vec::pop) {
+            Some(j) => {
+                used[j] = true;
+                equal.push(i);
             }
-            _ => rest_ours.push(r.clone()),
+            None => rest_ours.push(i),
         }
     }
-    let mut rest_splunk = Vec::new();
-    for r in &splunk {
-        match taken.get_mut(r.as_slice()) {
-            Some(n) if *n > 0 => *n -= 1,
-            _ => rest_splunk.push(r.clone()),
-        }
-    }
+    let rest_splunk = (0..splunk.len()).filter(|j| !used[*j]).collect();
     (equal, rest_ours, rest_splunk)
 }
 
@@ -185,79 +211,81 @@ fn differing(a: &[String], b: &[String]) -> Vec<usize> {
     (0..a.len()).filter(|i| a[*i] != b[*i]).collect()
 }
 
+type Paired = (Vec<(usize, usize)>, Vec<usize>, Vec<usize>);
+
 /// Pairs rows that differ in at most `max` columns. The columns are cut into `max + 1`
 /// groups: two rows that differ in at most `max` columns agree on a whole group, so only rows
 /// sharing a group's values are tried. Each tsreplay row, in order, takes the closest free
 /// Splunk row (the first one on a tie).
-fn pair_by_distance(ours: Rows, splunk: Rows, max: usize) -> (Vec<NearPair>, Rows, Rows) {
-    if max == 0 || ours.is_empty() || splunk.is_empty() {
-        return (Vec::new(), ours, splunk);
+fn pair_by_distance(
+    ours: &Rows,
+    splunk: &Rows,
+    rest_o: &[usize],
+    rest_s: &[usize],
+    max: usize,
+) -> Paired {
+    if max == 0 || rest_o.is_empty() || rest_s.is_empty() {
+        return (Vec::new(), rest_o.to_vec(), rest_s.to_vec());
     }
-    let width = ours[0].len();
+    let width = ours[rest_o[0]].len();
     let groups: Vec<Vec<usize>> =
         (0..=max).map(|g| (g..width).step_by(max + 1).collect()).collect();
     let mut index: Vec<HashMap<Vec<&str>, Vec<usize>>> = vec![HashMap::new(); groups.len()];
-    for (i, r) in splunk.iter().enumerate() {
+    for &j in rest_s {
         for (g, cols) in groups.iter().enumerate() {
-            index[g].entry(cols.iter().map(|c| r[*c].as_str()).collect()).or_default().push(i);
+            let k = cols.iter().map(|c| splunk[j][*c].as_str()).collect();
+            index[g].entry(k).or_default().push(j);
         }
     }
     let mut used = vec![false; splunk.len()];
-    let mut near = Vec::new();
-    let mut only_ours = Vec::new();
-    for r in ours {
+    let (mut pairs, mut only_ours) = (Vec::new(), Vec::new());
+    for &i in rest_o {
         let mut best: Option<(usize, usize)> = None;
         for (g, cols) in groups.iter().enumerate() {
-            let probe: Vec<&str> = cols.iter().map(|c| r[*c].as_str()).collect();
-            for &i in index[g].get(&probe).into_iter().flatten() {
-                if used[i] {
-                    continue;
-                }
-                let d = differing(&r, &splunk[i]).len();
-                if d <= max && best.is_none_or(|(bd, bi)| (d, i) < (bd, bi)) {
-                    best = Some((d, i));
+            let probe: Vec<&str> = cols.iter().map(|c| ours[i][*c].as_str()).collect();
+            for &j in index[g].get(&probe).into_iter().flatten() {
+                let d = differing(&ours[i], &splunk[j]).len();
+                if !used[j] && d <= max && best.is_none_or(|(bd, bj)| (d, j) < (bd, bj)) {
+                    best = Some((d, j));
                 }
             }
         }
         match best {
-            Some((_, i)) => {
-                used[i] = true;
-                let differs = differing(&r, &splunk[i]);
-                near.push(NearPair { ours: r, splunk: splunk[i].clone(), differs });
+            Some((_, j)) => {
+                used[j] = true;
+                pairs.push((i, j));
             }
-            None => only_ours.push(r),
+            None => only_ours.push(i),
         }
     }
-    let only_splunk = unused(splunk, &used);
-    (near, only_ours, only_splunk)
+    (pairs, only_ours, rest_s.iter().copied().filter(|j| !used[*j]).collect())
 }
 
 /// Pairs rows whose key columns are equal, in order.
-fn pair_by_key(ours: Rows, splunk: Rows, key: &[usize]) -> (Vec<NearPair>, Rows, Rows) {
+fn pair_by_key(
+    ours: &Rows,
+    splunk: &Rows,
+    rest_o: &[usize],
+    rest_s: &[usize],
+    key: &[usize],
+) -> Paired {
     let mut index: HashMap<Vec<&str>, Vec<usize>> = HashMap::new();
-    for (i, r) in splunk.iter().enumerate() {
-        index.entry(key.iter().map(|k| r[*k].as_str()).collect()).or_default().push(i);
+    for &j in rest_s.iter().rev() {
+        index.entry(key.iter().map(|k| splunk[j][*k].as_str()).collect()).or_default().push(j);
     }
+    let (mut pairs, mut only_ours) = (Vec::new(), Vec::new());
     let mut used = vec![false; splunk.len()];
-    let mut near = Vec::new();
-    let mut only_ours = Vec::new();
-    for r in ours {
-        let probe: Vec<&str> = key.iter().map(|k| r[*k].as_str()).collect();
-        let hit = index.get(&probe).and_then(|c| c.iter().copied().find(|i| !used[*i]));
-        match hit {
-            Some(i) => {
-                used[i] = true;
-                let differs = differing(&r, &splunk[i]);
-                near.push(NearPair { ours: r, splunk: splunk[i].clone(), differs });
+    for &i in rest_o {
+        let probe: Vec<&str> = key.iter().map(|k| ours[i][*k].as_str()).collect();
+        match index.get_mut(&probe).and_then(Vec::pop) {
+            Some(j) => {
+                used[j] = true;
+                pairs.push((i, j));
             }
-            None => only_ours.push(r),
+            None => only_ours.push(i),
         }
     }
-    (near, only_ours, unused(splunk, &used))
-}
-
-fn unused(rows: Rows, used: &[bool]) -> Rows {
-    rows.into_iter().zip(used).filter(|(_, u)| !**u).map(|(r, _)| r).collect()
+    (pairs, only_ours, rest_s.iter().copied().filter(|j| !used[*j]).collect())
 }
 
 #[cfg(test)]
@@ -278,7 +306,7 @@ mod tests {
         let c = compare(&ours, &splunk, &Options { key: vec![], near: 0 }).unwrap();
         assert_eq!(c.common, ["a", "b"]);
         assert_eq!(c.only_splunk_columns, ["c"]);
-        assert_eq!(c.equal, 1);
+        assert_eq!(c.equal.len(), 1);
         assert_eq!(c.only_ours, [["1", "x"], ["2", "y"]]);
         assert_eq!(c.only_splunk, [["9", "z"]]);
         assert!(!c.is_equal());
@@ -315,8 +343,13 @@ mod tests {
     }
 
     #[test]
-    fn no_common_column_is_never_equal() {
-        let c = compare(&table(&["a"], &[]), &table(&["b"], &[]), &Options::default()).unwrap();
-        assert!(!c.is_equal());
+    fn no_common_column_is_an_error_but_no_results_take_the_other_columns() {
+        let err = compare(&table(&["a"], &[]), &table(&["b"], &[]), &Options::default());
+        assert_eq!(err.unwrap_err(), CompareError::NoCommonColumn);
+        let none = table(&[], &[]);
+        let c = compare(&table(&["a"], &[]), &none, &Options::default()).unwrap();
+        assert!(c.is_equal());
+        let c = compare(&table(&["a"], &[&["1"]]), &none, &Options::default()).unwrap();
+        assert_eq!(c.only_ours, [["1"]]);
     }
 }

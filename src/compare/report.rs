@@ -5,13 +5,15 @@
 use std::fmt::Write as _;
 
 use super::export::JobStats;
-use super::hints::{Pattern, ProfileLine, Remedy, Systematic};
+use super::hints::{NoFix, Pattern, ProfileLine, Remedy, Systematic};
 use super::Comparison;
 use crate::output::write::visible;
 
 /// What the report says about the two sides.
 #[derive(Debug, Clone)]
 pub struct Context {
+    /// The command (`compare` or `diff`), for the header.
+    pub command: &'static str,
     /// How tsreplay's table was made (`run over 3 files`, or a path).
     pub ours: String,
     /// Where Splunk's table came from (path and shape).
@@ -52,7 +54,7 @@ pub fn render(cmp: &Comparison, hints: &[Systematic], ctx: &Context) -> String {
 }
 
 fn counts(out: &mut String, cmp: &Comparison, ctx: &Context) {
-    let _ = writeln!(out, "tsreplay compare");
+    let _ = writeln!(out, "tsreplay {}", ctx.command);
     let _ = writeln!(out, "  tsreplay: {} rows ({})", cmp.ours_rows, ctx.ours);
     let _ = writeln!(out, "  Splunk:   {} rows ({})", cmp.splunk_rows, ctx.splunk);
     let _ = writeln!(out, "  columns compared: {}", cmp.common.len());
@@ -64,10 +66,17 @@ fn counts(out: &mut String, cmp: &Comparison, ctx: &Context) {
         let list = cmp.only_ours_columns.join(", ");
         let _ = writeln!(out, "  columns only in tsreplay (not compared): {list}");
     }
-    let _ = writeln!(out, "  equal rows: {}", cmp.equal);
+    let _ = writeln!(out, "  equal rows: {}", cmp.equal.len());
     let _ = writeln!(out, "  near rows: {}", cmp.near.len());
     let _ = writeln!(out, "  rows only in Splunk: {}", cmp.only_splunk.len());
     let _ = writeln!(out, "  rows only in tsreplay: {}", cmp.only_ours.len());
+    if !cmp.only_ours.is_empty() && !cmp.only_splunk.is_empty() {
+        let _ = writeln!(
+            out,
+            "  (rows left unpaired on both sides differ in more columns than --near allows: raise \
+             --near, or pair them with --key COLUMNS)"
+        );
+    }
 }
 
 fn near_rows(out: &mut String, cmp: &Comparison, show: usize) {
@@ -82,8 +91,8 @@ fn near_rows(out: &mut String, cmp: &Comparison, show: usize) {
         let _ = writeln!(out, "  {}. {}", n + 1, identify(&cmp.common, &pair.ours, &same));
         for &c in &pair.differs {
             let name = &cmp.common[c];
-            let _ = writeln!(out, "       {name:<width$}  tsreplay: {}", visible(&pair.ours[c]));
-            let _ = writeln!(out, "       {:<width$}  Splunk:   {}", "", visible(&pair.splunk[c]));
+            let _ = writeln!(out, "       {name:<width$}  tsreplay: {}", shown(&pair.ours[c]));
+            let _ = writeln!(out, "       {:<width$}  Splunk:   {}", "", shown(&pair.splunk[c]));
         }
     }
     more(out, cmp.near.len(), show);
@@ -101,6 +110,15 @@ fn identify(columns: &[String], row: &[String], same: &[usize]) -> String {
         "(no column equal)".to_string()
     } else {
         parts.join(" ")
+    }
+}
+
+/// A cell for the side-by-side view: escaped, and `(empty)` when there is nothing.
+fn shown(value: &str) -> String {
+    if value.is_empty() {
+        "(empty)".to_string()
+    } else {
+        visible(value)
     }
 }
 
@@ -141,18 +159,26 @@ fn systematic(out: &mut String, hints: &[Systematic]) {
             out,
             "  {}: {} in {} of {} near rows (tsreplay `{}`, Splunk `{}`)",
             h.column,
-            describe(&h.pattern),
+            describe(h),
             h.rows,
             h.differing,
             visible(&h.example.0),
             visible(&h.example.1)
         );
+        if h.sources_unknown && !matches!(h.remedy, Remedy::TimeZone | Remedy::NotMapped) {
+            let _ = writeln!(
+                out,
+                "    (the rows have no vendor_product column, so their source is not known: \
+                 lines for every source follow; keep the ones for your data)"
+            );
+        }
         remedy(out, &h.remedy);
     }
 }
 
-fn describe(p: &Pattern) -> String {
-    match p {
+/// What the pattern says, in words.
+pub fn describe(h: &Systematic) -> String {
+    match &h.pattern {
         Pattern::DomainDropped => "Splunk drops the domain".into(),
         Pattern::DomainKept => "Splunk keeps the domain".into(),
         Pattern::ToDecimal => "Splunk writes the number in decimal".into(),
@@ -161,18 +187,25 @@ fn describe(p: &Pattern) -> String {
         Pattern::NullForUnknown => "Splunk has `null` where tsreplay has `unknown`".into(),
         Pattern::Wrapped(q) => format!("Splunk wraps the value in {q}"),
         Pattern::Unwrapped(q) => format!("Splunk has the value without the {q} around it"),
-        Pattern::Split(sep) => format!("Splunk splits the value on `{sep}` into a multivalue"),
-        Pattern::Joined(sep) => format!("Splunk keeps one value where tsreplay splits on `{sep}`"),
-        Pattern::TimeShift(s) => format!("Splunk's times are {} later", hours(*s)),
-        Pattern::TimeJitter => "the times differ by a second or two".into(),
+        Pattern::Split(sep) => format!("Splunk has a multivalue of the value split on `{sep}`"),
+        Pattern::Joined(sep) => format!("Splunk has one value, joined by `{sep}`"),
+        Pattern::TimeShift => {
+            let parts: Vec<String> = h.offsets.iter().map(|o| offset(*o)).collect();
+            format!("Splunk's times are {}", parts.join(" or "))
+        }
+        Pattern::TimeJitter(d) => format!("Splunk's times are {}", offset(*d)),
         Pattern::Replaced => "Splunk has another value".into(),
     }
 }
 
-fn hours(secs: i64) -> String {
-    let sign = if secs < 0 { "-" } else { "" };
+/// `2:00 h later`, `1:00 h earlier`, `1 s later`.
+fn offset(secs: i64) -> String {
+    let word = if secs < 0 { "earlier" } else { "later" };
     let a = secs.unsigned_abs();
-    format!("{sign}{}:{:02} h", a / 3600, a % 3600 / 60)
+    if a < 60 {
+        return format!("{a} s {word}");
+    }
+    format!("{}:{:02} h {word}", a / 3600, a % 3600 / 60)
 }
 
 fn remedy(out: &mut String, r: &Remedy) {
@@ -181,22 +214,52 @@ fn remedy(out: &mut String, r: &Remedy) {
             let _ = writeln!(out, "    fix, in a --profile file:");
             profile_lines(out, lines);
         }
-        Remedy::Edit(lines) => {
-            let _ = writeln!(out, "    no profile switch gives this; the rule now:");
-            profile_lines(out, lines);
-        }
-        Remedy::TimeZone { shift } => {
+        Remedy::AlreadySet(lines) => {
             let _ = writeln!(
                 out,
-                "    Splunk's user time zone is {} from the --tz tsreplay ran with: run \
-                 tsreplay with --tz set to that zone (an IANA name), or export from Splunk with \
-                 the user's time zone set to UTC",
-                hours(*shift)
+                "    the profile given already has the line that gives Splunk's value, so \
+                 tsreplay's table was made without it:"
+            );
+            profile_lines(out, lines);
+        }
+        Remedy::Edit(why, lines) => {
+            let _ = writeln!(out, "    no profile line proposed: {}", no_fix(*why));
+            if !lines.is_empty() {
+                let _ = writeln!(out, "    the lines that make the value now:");
+                profile_lines(out, lines);
+            }
+        }
+        Remedy::TimeZone => {
+            let _ = writeln!(
+                out,
+                "    Splunk's user time zone differs from the one tsreplay printed in: give \
+                 tsreplay --tz with the Splunk user's zone (an IANA name; daylight saving \
+                 applies, so one zone can show two offsets)"
             );
         }
         Remedy::NotMapped => {
             let _ = writeln!(out, "    not a mapped field: no profile line changes it");
         }
+    }
+}
+
+fn no_fix(why: NoFix) -> String {
+    match why {
+        NoFix::NoSwitch => "the profile has no switch that gives Splunk's value".into(),
+        NoFix::BreaksEqualRows(1) => "the change would also alter 1 row that is equal now, \
+             so the difference is not the add-on's"
+            .into(),
+        NoFix::BreaksEqualRows(n) => format!(
+            "the change would also alter {n} rows that are equal now, so the difference is not \
+             the add-on's"
+        ),
+        NoFix::OneRowPerValue => "a BY field gives one row per value, never a multivalue cell \
+             (this column comes from an aggregate or another search)"
+            .into(),
+        NoFix::TimeSource => "which source field Splunk's _time came from cannot be told from \
+             the rows; the time lists tried now:"
+            .into(),
+        NoFix::LowerCasedAfter => "CIM lower-cases this field after the profile".into(),
     }
 }
 
@@ -212,13 +275,14 @@ fn profile_lines(out: &mut String, lines: &[ProfileLine]) {
 
 fn speed_line(out: &mut String, s: &Speed) {
     let _ = writeln!(out, "\nspeed");
-    let _ = writeln!(out, "  tsreplay: {:.3} s over {} records", s.seconds, s.records);
+    let _ = writeln!(out, "  tsreplay: {} over {} records", seconds(s.seconds), s.records);
     let events = |n: Option<u64>| n.map_or("-".to_string(), |n| n.to_string());
     match s.job.run_duration {
         Some(d) => {
             let _ = writeln!(
                 out,
-                "  Splunk:   runDuration {d:.3} s (scanCount {}, eventCount {}, resultCount {})",
+                "  Splunk:   runDuration {} (scanCount {}, eventCount {}, resultCount {})",
+                seconds(d),
                 events(s.job.scan_count),
                 events(s.job.event_count),
                 events(s.job.result_count)
@@ -229,11 +293,12 @@ fn speed_line(out: &mut String, s: &Speed) {
             } else {
                 writeln!(out, "  tsreplay was {:.1}x slower than Splunk", 1.0 / ratio)
             };
-            if s.job.scan_count.is_some_and(|n| n != s.records) {
+            if let Some(n) = s.job.scan_count.filter(|n| *n != s.records) {
                 let _ = writeln!(
                     out,
-                    "  note: Splunk scanned another number of events, so the ratio is not on \
-                     the same events"
+                    "  note: Splunk scanned {n} events and tsreplay read {} records, so the \
+                     ratio is not on the same events",
+                    s.records
                 );
             }
         }
@@ -243,17 +308,23 @@ fn speed_line(out: &mut String, s: &Speed) {
     }
 }
 
+/// Seconds for people: milliseconds below one second.
+fn seconds(s: f64) -> String {
+    if s < 1.0 {
+        format!("{:.3} ms", s * 1000.0)
+    } else {
+        format!("{s:.3} s")
+    }
+}
+
 /// The one-line outcome.
 pub fn verdict(cmp: &Comparison) -> String {
-    if cmp.common.is_empty() {
-        return "DIFFERENT: no column in common".to_string();
-    }
     if cmp.is_equal() {
-        return format!("EQUAL: {} rows on {} columns", cmp.equal, cmp.common.len());
+        return format!("EQUAL: {} rows on {} columns", cmp.equal.len(), cmp.common.len());
     }
     format!(
         "DIFFERENT: {} equal, {} near, {} only in Splunk, {} only in tsreplay",
-        cmp.equal,
+        cmp.equal.len(),
         cmp.near.len(),
         cmp.only_splunk.len(),
         cmp.only_ours.len()
@@ -273,7 +344,7 @@ pub fn suggested_profile(hints: &[Systematic]) -> Option<String> {
                     &mut by_header.last_mut().expect("just pushed").1
                 }
             };
-            let line = format!("{}  # {}: {}", l.line, h.column, describe(&h.pattern));
+            let line = format!("{}  # {}: {}", l.line, h.column, describe(h));
             if !slot.iter().any(|s| s.split("  #").next() == Some(l.line.as_str())) {
                 slot.push(line);
             }

@@ -37,7 +37,9 @@ fn test_case(o: &Outcome) -> TestCase {
         Status::Skipped(_) => TestCaseStatus::skipped(),
     };
     if let Some(detail) = o.status.detail() {
-        status.set_message(detail);
+        // An attribute loses line breaks: its first line there, the whole text in the body.
+        status.set_message(detail.lines().next().unwrap_or("").to_string());
+        status.set_description(detail);
     }
     let mut case = TestCase::new(o.test.as_str(), status);
     case.set_classname(o.file.display().to_string());

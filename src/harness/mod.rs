@@ -66,6 +66,16 @@ pub enum Skip {
         wanted: PathBuf,
         /// The file name looked for anywhere under the folder.
         name: String,
+        /// A file of that name in another folder, not used because the data folder is laid out
+        /// as attack_data is (a `datasets` folder), where only the URL's path counts.
+        elsewhere: Option<PathBuf>,
+    },
+    /// Several files of that name, none at the attack_data path, none closer than the others.
+    Ambiguous {
+        /// The file name.
+        name: String,
+        /// How many were found.
+        count: usize,
     },
     /// An integration test (needs Enterprise Security).
     Integration(String),
@@ -80,13 +90,6 @@ pub enum TestError {
     Compile(CompileError),
     /// The data file is a Git LFS pointer, not the data.
     LfsPointer(PathBuf),
-    /// Several files of that name and none at the attack_data path.
-    Ambiguous {
-        /// The file name.
-        name: String,
-        /// How many were found.
-        count: usize,
-    },
     /// A sourcetype tsreplay does not read.
     Sourcetype(String),
     /// The test lists no attack data.
@@ -131,6 +134,8 @@ pub struct Outcome {
     pub seconds: f64,
     /// The data files and how they were replayed (`path (sourcetype …, source …)`).
     pub data: Vec<String>,
+    /// What the replay skipped or repaired (the run summary's issue counts).
+    pub notes: Vec<String>,
 }
 
 impl Outcome {
@@ -145,6 +150,7 @@ impl Outcome {
             events: 0,
             seconds: 0.0,
             data: Vec::new(),
+            notes: Vec::new(),
         }
     }
 }
@@ -229,6 +235,11 @@ fn run_test(
     o.rows = report.table.rows.len();
     o.events = report.summary.stats.records;
     o.seconds = report.summary.seconds;
+    let stats = &report.summary.stats;
+    o.notes = stats.issue_counts().iter().map(|(i, n)| format!("{}: {n}", i.label())).collect();
+    if stats.records > 0 && stats.process_events == 0 {
+        o.notes.push(format!("no process-creation event among the {} records", stats.records));
+    }
     if !report.summary.failed.is_empty() {
         return Status::Error(TestError::Unreadable(report.summary.failed));
     }
@@ -272,26 +283,41 @@ fn locate(
         return Err(Status::Error(TestError::OutsideDataDir(a.data.clone())));
     }
     let wanted = dir.join(&rel);
-    let name = rel.file_name().map(|n| n.to_os_string()).unwrap_or_default();
-    let path = if wanted.is_file() {
-        wanted
-    } else {
-        match names.find(dir, &name) {
-            [one] => one.clone(),
-            [] => {
-                let name = name.to_string_lossy().into_owned();
-                return Err(Status::Skipped(Skip::DataMissing { wanted, name }));
-            }
-            many => {
-                let name = name.to_string_lossy().into_owned();
-                return Err(Status::Error(TestError::Ambiguous { name, count: many.len() }));
-            }
-        }
-    };
+    let path = if wanted.is_file() { wanted } else { by_name(dir, &rel, wanted, names)? };
     if is_lfs_pointer(&path) {
         return Err(Status::Error(TestError::LfsPointer(path)));
     }
     Ok((path, format))
+}
+
+/// The file for `rel` found by name when it is not at its path: among the files of that name,
+/// the one sharing the most trailing folders with `rel`. In an attack_data tree (a `datasets`
+/// folder under `dir`) a match on the name alone is not taken, because attack_data reuses
+/// names such as `windows-sysmon.log` in hundreds of folders.
+fn by_name(
+    dir: &Path,
+    rel: &Path,
+    wanted: PathBuf,
+    names: &mut NameIndex,
+) -> Result<PathBuf, Status> {
+    let name = rel.file_name().map(|n| n.to_os_string()).unwrap_or_default();
+    let shown = name.to_string_lossy().into_owned();
+    let candidates = names.find(dir, &name);
+    let shared = |p: &Path| {
+        let inside = p.strip_prefix(dir).unwrap_or(p);
+        inside.components().rev().zip(rel.components().rev()).take_while(|(a, b)| a == b).count()
+    };
+    let best = candidates.iter().map(|p| shared(p)).max().unwrap_or(0);
+    let top: Vec<&PathBuf> = candidates.iter().filter(|p| shared(p) == best).collect();
+    match top.as_slice() {
+        [] => Err(Status::Skipped(Skip::DataMissing { wanted, name: shown, elsewhere: None })),
+        [one] if best <= 1 && dir.join("datasets").is_dir() => {
+            let elsewhere = Some((*one).clone());
+            Err(Status::Skipped(Skip::DataMissing { wanted, name: shown, elsewhere }))
+        }
+        [one] => Ok((*one).clone()),
+        many => Err(Status::Skipped(Skip::Ambiguous { name: shown, count: many.len() })),
+    }
 }
 
 /// The path of a data URL inside the attack_data repository (after `attack_data/master/`),
@@ -449,10 +475,22 @@ impl fmt::Display for Failure {
 impl fmt::Display for Skip {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Skip::DataMissing { wanted, name } => write!(
+            Skip::DataMissing { wanted, name, elsewhere: None } => write!(
                 f,
                 "data missing: no {} and no file named {name} under the data folder",
                 wanted.display()
+            ),
+            Skip::DataMissing { wanted, elsewhere: Some(other), .. } => write!(
+                f,
+                "data missing: no {}; {} has the same name but sits in another folder of this \
+                 attack_data tree, so it is not taken for it",
+                wanted.display(),
+                other.display()
+            ),
+            Skip::Ambiguous { name, count } => write!(
+                f,
+                "data missing: {count} files named {name} under the data folder, none at the \
+                 attack_data path and none closer to it than the others"
             ),
             Skip::Integration(kind) => write!(f, "{kind} test: needs Enterprise Security"),
             Skip::Deprecated => write!(f, "deprecated detection"),
@@ -469,11 +507,6 @@ impl fmt::Display for TestError {
                 "{} is a Git LFS pointer, not the data (fetch the LFS objects, e.g. `git lfs \
                  pull`)",
                 p.display()
-            ),
-            TestError::Ambiguous { name, count } => write!(
-                f,
-                "{count} files named {name} under the data folder and none at the attack_data \
-                 path"
             ),
             TestError::Sourcetype(st) => write!(f, "sourcetype `{st}` is not one tsreplay reads"),
             TestError::NoAttackData => write!(f, "the test lists no attack_data"),
@@ -509,37 +542,57 @@ impl Status {
     }
 }
 
-/// Detection files under the given paths: files as given, folders walked for `.yml` and
-/// `.yaml`, in name order.
-pub fn detection_files(paths: &[PathBuf]) -> Vec<PathBuf> {
-    let mut out = Vec::new();
+/// Detection files under the given paths: files as given, and from folders (walked in name
+/// order) the `.yml` and `.yaml` files that hold a `search` key. The other YAML files found in
+/// folders (macros, data sources, configuration) are returned apart, to be named.
+pub fn detection_files(paths: &[PathBuf]) -> (Vec<PathBuf>, Vec<PathBuf>) {
+    let (mut found, mut others) = (Vec::new(), Vec::new());
     for p in paths {
-        if p.is_dir() {
-            walk_files(p, 0, &mut |f| {
-                let ext = f.extension().and_then(|e| e.to_str()).unwrap_or("");
-                if ext.eq_ignore_ascii_case("yml") || ext.eq_ignore_ascii_case("yaml") {
-                    out.push(f.to_path_buf());
-                }
-            });
-        } else {
-            out.push(p.clone());
+        if !p.is_dir() {
+            found.push(p.clone());
+            continue;
         }
+        walk_files(p, 0, &mut |f| {
+            let ext = f.extension().and_then(|e| e.to_str()).unwrap_or("");
+            if !(ext.eq_ignore_ascii_case("yml") || ext.eq_ignore_ascii_case("yaml")) {
+                return;
+            }
+            match has_search_key(f) {
+                true => found.push(f.to_path_buf()),
+                false => others.push(f.to_path_buf()),
+            }
+        });
     }
-    out
+    (found, others)
 }
 
-/// The report: one line per test, the data it read, and the totals.
-pub fn render(outcomes: &[Outcome]) -> String {
+/// Whether a YAML file is a mapping with a `search` key (a detection). An unreadable file
+/// counts as one, so that its error is reported where its tests would be.
+fn has_search_key(path: &Path) -> bool {
+    let Ok(text) = crate::spl::rule::read_text_file(path) else { return true };
+    match serde_yaml_ng::from_str::<serde_yaml_ng::Value>(&text) {
+        Ok(v) => v.get("search").is_some(),
+        Err(_) => true,
+    }
+}
+
+/// The report: one line per test, the data it read, the YAML files that are not detections,
+/// and the totals.
+pub fn render(outcomes: &[Outcome], not_detections: &[PathBuf]) -> String {
     use std::fmt::Write as _;
     let mut out = String::from("tsreplay test\n");
+    if outcomes.is_empty() {
+        let _ = writeln!(out, "  no test found: the detections given have no `tests:` entries");
+    }
     for o in outcomes {
         let _ = writeln!(
             out,
-            "  {:<5}  {}: {}  ({} rows, {} events, {:.3} s)",
+            "  {:<5}  {}: {}  ({} row{}, {} events, {:.3} s)",
             o.status.label(),
             o.detection,
             o.test,
             o.rows,
+            if o.rows == 1 { "" } else { "s" },
             o.events,
             o.seconds
         );
@@ -555,6 +608,22 @@ pub fn render(outcomes: &[Outcome]) -> String {
         for d in &o.data {
             let _ = writeln!(out, "         data: {d}");
         }
+        for n in &o.notes {
+            let _ = writeln!(out, "         replay: {n}");
+        }
+    }
+    if !not_detections.is_empty() {
+        let names: Vec<String> =
+            not_detections.iter().take(5).map(|p| p.display().to_string()).collect();
+        let more = not_detections.len().saturating_sub(5);
+        let _ = writeln!(
+            out,
+            "  note: {} YAML files in the folders are not detections (no `search`), not run: \
+             {}{}",
+            not_detections.len(),
+            names.join(", "),
+            if more > 0 { format!(" and {more} more") } else { String::new() }
+        );
     }
     let count = |l: &str| outcomes.iter().filter(|o| o.status.label() == l).count();
     let _ = writeln!(

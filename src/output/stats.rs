@@ -64,7 +64,8 @@ impl Issue {
         Issue::JsonTooDeep,
     ];
 
-    fn label(self) -> &'static str {
+    /// The summary's words for this issue.
+    pub fn label(self) -> &'static str {
         match self {
             Issue::InvalidJson => "malformed: not valid JSON (skipped)",
             Issue::JsonNotObject => "malformed: JSON line is not an object (skipped)",
@@ -164,6 +165,11 @@ impl Stats {
     /// How many times `issue` was counted.
     pub fn count(&self, issue: Issue) -> u64 {
         self.issues.iter().find(|(i, _, _)| *i == issue).map_or(0, |(_, n, _)| *n)
+    }
+
+    /// Every issue counted, with its count, in the summary's order.
+    pub fn issue_counts(&self) -> Vec<(Issue, u64)> {
+        Issue::ALL.iter().map(|i| (*i, self.count(*i))).filter(|(_, n)| *n > 0).collect()
     }
 
     /// The first locations of `issue`, in file and offset order.
