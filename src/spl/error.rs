@@ -48,6 +48,8 @@ pub enum CompileErrorKind {
     },
     /// A backtick with no closing partner.
     UnclosedMacro,
+    /// A ```comment``` without its closing three backticks.
+    UnclosedComment,
     /// The search does not start with `| tstats`.
     NotTstats,
     /// A pipeline command this engine does not implement.
@@ -158,6 +160,7 @@ impl fmt::Display for CompileErrorKind {
             UnknownMacro { name } => write!(f, "unknown macro `{name}`"),
             MacroRecursion { name } => write!(f, "macro `{name}` expands into itself"),
             UnclosedMacro => write!(f, "a backtick macro is not closed"),
+            UnclosedComment => write!(f, "a ``` comment is not closed"),
             MacroTooLarge { name } => {
                 write!(
                     f,

@@ -116,6 +116,18 @@ impl MacroTable {
         let mut rest = text;
         while let Some(open) = rest.find('`') {
             out.push_str(&rest[..open]);
+            if let Some(comment) = rest[open..].strip_prefix("```") {
+                // A ```comment``` (Splunk 8.1 and later) is dropped.
+                let Some(end) = comment.find("```") else {
+                    let at = out.len();
+                    out.push_str(&rest[open..]);
+                    let span = Span::new(at, out.len());
+                    return Err(CompileError::at(CompileErrorKind::UnclosedComment, span, &out));
+                };
+                out.push(' ');
+                rest = &comment[end + 3..];
+                continue;
+            }
             let after = &rest[open + 1..];
             let Some(close) = after.find('`') else {
                 let at = out.len();
@@ -158,7 +170,9 @@ impl MacroTable {
             return Ok(substitute(def, &args));
         }
         if name == "drop_dm_object_name" && args.len() == 1 {
-            return Ok(format!("rename \"{}.*\" as *", args[0]));
+            // The catalog writes the object quoted or not: `drop_dm_object_name("Processes")`.
+            let object = args[0].strip_prefix('"').and_then(|a| a.strip_suffix('"'));
+            return Ok(format!("rename \"{}.*\" as *", object.unwrap_or(args[0])));
         }
         if name == filter_name && args.is_empty() {
             return Ok("search *".to_string());
@@ -263,6 +277,15 @@ mod tests {
         let got =
             t.expand("| `drop_dm_object_name(Processes)` | `my_rule_filter`", "my_rule_filter");
         assert_eq!(got.unwrap(), "| rename \"Processes.*\" as * | search *");
+    }
+
+    #[test]
+    fn quoted_object_and_triple_backtick_comments() {
+        let t = MacroTable::default();
+        let got = t.expand("| `drop_dm_object_name(\"Processes\")` ```a `b` c``` | x", "f");
+        assert_eq!(got.unwrap(), "| rename \"Processes.*\" as *   | x");
+        let err = t.expand("| x ```open", "f").unwrap_err();
+        assert_eq!(err.kind, CompileErrorKind::UnclosedComment);
     }
 
     #[test]
