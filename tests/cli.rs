@@ -520,3 +520,16 @@ fn bench_writes_its_matrix_with_baselines_and_plots() {
     assert!(out.contains("| sysmon-xml | 65536 | 0.01 | tsreplay selective | 1 |"), "{out}");
     assert!(fs::read_to_string(made[0].join("threads.svg")).unwrap().starts_with("<svg"));
 }
+
+#[test]
+fn a_forced_text_format_on_binary_data_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut evtx = b"ElfFile\0".to_vec();
+    evtx.resize(5000, 0);
+    let e = write(dir.path(), "log.evtx", &evtx);
+    let b = write(dir.path(), "blob.xml", b"<Event>\0\0\0binary</Event>\n");
+    let (code, _, err) = run(&["run", "--sourcetype", "xmlwineventlog", &e, &b]);
+    assert_eq!(code, 2);
+    assert!(err.contains("log.evtx: an EVTX file, though --sourcetype names xml text"), "{err}");
+    assert!(err.contains("blob.xml: binary data (NUL bytes), though --sourcetype"), "{err}");
+}

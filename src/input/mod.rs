@@ -237,6 +237,15 @@ fn recognise(path: &Path, bytes: Bytes, forced: Option<Format>) -> Opened {
         detect::Encoding::Utf16Le => (Bytes::Owned(detect::decode_utf16(raw, true)), 0, true),
         detect::Encoding::Utf16Be => (Bytes::Owned(detect::decode_utf16(raw, false)), 0, true),
     };
+    if let Some(f) = forced {
+        // A forced text format on binary bytes would read as nothing: say so instead.
+        let head = &bytes.as_slice()[skip..];
+        let head = &head[..head.len().min(4096)];
+        if is_evtx || head.contains(&0) {
+            let what = if is_evtx { "an EVTX file" } else { "binary data (NUL bytes)" };
+            return fail(format!("{what}, though --sourcetype names {} text", f.name()));
+        }
+    }
     let format = match forced {
         Some(f) => f,
         None => match detect::text_format(&bytes.as_slice()[skip..]) {
