@@ -109,6 +109,7 @@ pub fn export_reader(data: &[u8]) {
             splunk: String::new(),
             show: 3,
             speed: None,
+            notes: Vec::new(),
         };
         let _ = compare::report::render(&cmp, &hints, &ctx);
         let _ = compare::report::suggested_profile(&hints);

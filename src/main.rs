@@ -435,6 +435,7 @@ fn compare(args: CompareArgs) -> Result<u8, Error> {
         splunk: describe_export(&args.splunk, &splunk),
         show: args.check.show,
         speed,
+        notes: export_notes(&[&splunk]),
     };
     let profile = compiled.mapper.profile();
     let code = check_tables(&report.table, &splunk.table, profile, &args.check, ctx)?;
@@ -456,6 +457,7 @@ fn diff(args: DiffArgs) -> Result<u8, Error> {
         splunk: describe_export(&args.splunk, &splunk),
         show: args.check.show,
         speed: None,
+        notes: export_notes(&[&ours, &splunk]),
     };
     if job.is_some() {
         let _ = writeln!(
@@ -495,6 +497,21 @@ fn test(args: TestArgs) -> Result<u8, Error> {
     Ok(if all_passed { 0 } else { 1 })
 }
 
+/// Warnings about how result files were read.
+fn export_notes(exports: &[&compare::export::Export]) -> Vec<String> {
+    exports
+        .iter()
+        .filter(|e| e.invalid_utf8)
+        .map(|e| {
+            format!(
+                "a {} file held invalid UTF-8, read as U+FFFD: values that differ only there \
+                 compare equal",
+                e.kind.name()
+            )
+        })
+        .collect()
+}
+
 /// A result file's path and shape, for the report.
 fn describe_export(path: &std::path::Path, e: &compare::export::Export) -> String {
     match e.empty_file {
@@ -527,18 +544,12 @@ fn check_tables(
     let hints = compare::hints::find(&cmp, profile);
     print_stdout(compare::report::render(&cmp, &hints, &ctx).as_bytes())?;
     if let Some(path) = &check.suggest_profile {
-        match compare::report::suggested_profile(&hints) {
-            Some(text) => {
-                std::fs::write(path, text).map_err(|e| Error::WriteFile(path.clone(), e))?
-            }
-            None => {
-                let _ = writeln!(
-                    std::io::stderr(),
-                    "tsreplay: no profile line to suggest, so {} was not written",
-                    path.display()
-                );
-            }
-        }
+        // Written even when empty, so that an older file is never taken for this run's.
+        let text = compare::report::suggested_profile(&hints).unwrap_or_else(|| {
+            let _ = writeln!(std::io::stderr(), "tsreplay: no profile line to suggest");
+            "# Suggested by tsreplay compare: no profile line to suggest\n".to_string()
+        });
+        std::fs::write(path, text).map_err(|e| Error::WriteFile(path.clone(), e))?;
     }
     Ok(if cmp.is_equal() { 0 } else { 1 })
 }

@@ -471,3 +471,150 @@ fn findings_fill_the_message_from_each_row() {
     assert_eq!(code, 2);
     assert!(err.contains("--findings needs"), "{err}");
 }
+
+/// Findings of the bad-input review of compare, diff and test, each a regression test.
+mod hostile {
+    use super::{diff_in, run, tables};
+
+    #[test]
+    fn distinct_keys_per_row_are_bounded_not_quadratic() {
+        let keys: String = (0..5000).map(|i| format!("{{\"k{i}\":\"1\"}}\n")).collect();
+        let dir = tables(&[("a.csv", "k0\n1\n"), ("keys.json", &keys)]);
+        let (code, _, err) = diff_in(&dir, "a.csv", "keys.json");
+        assert_eq!(code, 2);
+        assert!(err.contains("more than 4096 distinct columns"), "{err}");
+    }
+
+    #[test]
+    fn a_failed_splunk_search_is_not_an_empty_result() {
+        let fatal = "{\"preview\":false,\"messages\":[{\"type\":\"FATAL\",\"text\":\"Error in \
+                     tstats: datamodel not found\"}],\"fields\":[],\"results\":[]}";
+        let lines = "{\"messages\":[{\"type\":\"ERROR\",\"text\":\"bad\"}]}\n";
+        let dir = tables(&[("a.csv", "dest\n"), ("fatal.json", fatal), ("lines.json", lines)]);
+        for f in ["fatal.json", "lines.json"] {
+            let (code, _, err) = diff_in(&dir, "a.csv", f);
+            assert_eq!(code, 2, "{f}");
+            assert!(err.contains("the Splunk search failed"), "{f}: {err}");
+        }
+    }
+
+    #[test]
+    fn columns_named_like_export_framing_are_rows() {
+        let a = "{\"dest\":\"A\",\"preview\":\"1\"}\n{\"dest\":\"B\",\"preview\":\"2\"}\n";
+        let b = "{\"dest\":\"X\",\"preview\":\"9\"}\n";
+        let dir = tables(&[("a.json", a), ("b.json", b)]);
+        let (code, out, _) = diff_in(&dir, "a.json", "b.json");
+        assert_eq!(code, 1);
+        assert!(out.contains("tsreplay: 2 rows") && out.contains("Splunk:   1 rows"), "{out}");
+    }
+
+    #[test]
+    fn duplicate_columns_and_invalid_utf8_are_not_hidden() {
+        let dir = tables(&[("d.csv", "a,a,b\n1,2,x\n"), ("e.csv", "a,b\n1,x\n")]);
+        let (code, _, err) = diff_in(&dir, "e.csv", "d.csv");
+        assert_eq!(code, 2);
+        assert!(err.contains("column `a` appears twice"), "{err}");
+        std::fs::write(dir.path().join("u1.csv"), b"a,b\n\xff,1\n").unwrap();
+        std::fs::write(dir.path().join("u2.csv"), b"a,b\n\xfe,1\n").unwrap();
+        let (code, out, _) = diff_in(&dir, "u1.csv", "u2.csv");
+        assert_eq!(code, 0);
+        assert!(out.contains("held invalid UTF-8, read as U+FFFD"), "{out}");
+    }
+
+    #[test]
+    fn long_numbers_are_not_times() {
+        let o = "dest,process_id\na,123456789\nb,223456789\n";
+        let s = "dest,process_id\na,123456790\nb,223456790\n";
+        let dir = tables(&[("o.csv", o), ("s.csv", s)]);
+        let (_, out, _) = diff_in(&dir, "o.csv", "s.csv");
+        assert!(!out.contains("times are"), "{out}");
+        assert!(out.contains("process_id: Splunk has another value in 2 of 2"), "{out}");
+    }
+
+    #[test]
+    fn names_and_values_cannot_forge_report_lines() {
+        let dir = tables(&[
+            ("a.csv", "dest\nh\n"),
+            ("b.csv", "dest,\"b\u{1b}[31m\nfake line: EQUAL\"\nh,1\n"),
+        ]);
+        let (_, out, _) = diff_in(&dir, "a.csv", "b.csv");
+        assert!(!out.contains('\u{1b}'), "{out}");
+        assert!(!out.lines().any(|l| l.starts_with("fake line")), "{out}");
+    }
+
+    #[test]
+    fn a_lookup_fix_changes_the_raw_key_of_an_existing_lookup() {
+        // CrowdStrike integrity 12288 is `high` by the profile's lookup; Splunk says `medium`.
+        let head = "dest,process_integrity_level,vendor_product\n";
+        let o = format!("{head}a,high,CrowdStrike Falcon\nb,high,CrowdStrike Falcon\n");
+        let s = format!("{head}a,medium,CrowdStrike Falcon\nb,medium,CrowdStrike Falcon\n");
+        let dir = tables(&[("o.csv", &o), ("s.csv", &s)]);
+        let (_, out, _) = diff_in(&dir, "o.csv", "s.csv");
+        assert!(out.contains("\"12288\" = \"medium\""), "{out}");
+        assert!(!out.contains("\"high\" = \"medium\""), "{out}");
+    }
+
+    #[test]
+    fn an_empty_suggestion_still_replaces_an_old_file() {
+        let dir = tables(&[("a.csv", "dest\nh\n"), ("old.toml", "[sources.sysmon_xml]\n")]);
+        let (a, old) = (dir.path().join("a.csv"), dir.path().join("old.toml"));
+        let (a, old) = (a.to_str().unwrap(), old.to_str().unwrap());
+        let (code, _, _) = run(&["diff", "--suggest-profile", old, a, a]);
+        assert_eq!(code, 0);
+        let text = std::fs::read_to_string(old).unwrap();
+        assert!(text.contains("no profile line to suggest") && !text.contains("[sources"));
+    }
+
+    #[test]
+    fn odd_finding_shapes_and_typos_in_folders_are_errors() {
+        let rule = std::fs::read_to_string("fixtures/harness/bits_guid_risk.yml").unwrap();
+        let bad_shape =
+            rule.replace("finding:\n    title:", "finding: hello\nold_finding:\n    title:");
+        let typo = rule.replace("\nsearch: |-", "\nserach: |-");
+        let dir = tables(&[("shape.yml", &bad_shape), ("typo.yml", &typo)]);
+        let (code, out, _) =
+            run(&["test", dir.path().to_str().unwrap(), "--data-dir", "fixtures/attack_data"]);
+        assert_eq!(code, 1);
+        assert!(out.contains("`finding` is not a map"), "{out}");
+        assert!(out.contains("missing field `search`"), "{out}");
+        assert!(!out.contains("not detections"), "{out}");
+    }
+
+    #[test]
+    fn control_characters_in_test_names_keep_the_junit_file_valid() {
+        let rule = std::fs::read_to_string("fixtures/harness/bits_guid_risk.yml").unwrap();
+        let odd = rule.replace("name: Two sources", "name: \"T\\x02 \\uFFFF \\e[2J\"");
+        let dir = tables(&[("odd.yml", &odd)]);
+        let junit = dir.path().join("j.xml");
+        let (_, out, _) = run(&[
+            "test",
+            dir.path().join("odd.yml").to_str().unwrap(),
+            "--data-dir",
+            "fixtures/attack_data",
+            "--junit",
+            junit.to_str().unwrap(),
+        ]);
+        assert!(!out.contains('\u{1b}') && !out.contains('\u{2}'), "{out}");
+        let xml = std::fs::read_to_string(junit).unwrap();
+        assert!(
+            !xml.contains('\u{FFFF}') && xml.contains("T\u{FFFD} \u{FFFD} \u{FFFD}[2J"),
+            "{xml}"
+        );
+    }
+
+    #[test]
+    fn deep_yaml_flow_nesting_is_refused_quickly() {
+        let rule = std::fs::read_to_string("fixtures/harness/bits_guid_risk.yml").unwrap();
+        let deep = rule
+            .replace("tests:", &format!("x: {}{}\ntests:", "[".repeat(50_000), "]".repeat(50_000)));
+        let dir = tables(&[("deep.yml", &deep)]);
+        let (code, out, _) = run(&[
+            "test",
+            dir.path().join("deep.yml").to_str().unwrap(),
+            "--data-dir",
+            "fixtures/attack_data",
+        ]);
+        assert_eq!(code, 1);
+        assert!(out.contains("nested deeper than 64 levels"), "{out}");
+    }
+}

@@ -16,6 +16,12 @@ use crate::output::ResultTable;
 /// The largest result or job file read, in bytes.
 const MAX_EXPORT: u64 = 1 << 30;
 
+/// The most distinct columns a result table may have.
+pub const MAX_COLUMNS: usize = 4096;
+
+/// The most cells (rows times columns) read.
+pub const MAX_CELLS: usize = 100_000_000;
+
 /// The shapes a result file can have.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ExportKind {
@@ -75,6 +81,9 @@ pub struct Export {
     /// The file held nothing at all: read as a search that found nothing (Splunk's CSV
     /// export of no results is an empty file).
     pub empty_file: bool,
+    /// The file held invalid UTF-8, read as U+FFFD: values that differ only there compare
+    /// equal.
+    pub invalid_utf8: bool,
 }
 
 /// Why a result or job file cannot be read.
@@ -111,6 +120,14 @@ pub enum ExportErrorKind {
     AlignedTable,
     /// A job file without `runDuration`, `scanCount`, `eventCount` or `resultCount`.
     NoJobStats,
+    /// The export carries Splunk's own error: the search failed, its rows mean nothing.
+    SplunkError(String),
+    /// Two columns have the same name.
+    DuplicateColumn(String),
+    /// More distinct columns than a result table can sensibly have.
+    TooManyColumns,
+    /// More cells (rows times columns) than the reader holds.
+    TooManyCells,
 }
 
 impl fmt::Display for ExportError {
@@ -130,6 +147,10 @@ impl fmt::Display for ExportError {
                 f,
                 "no job statistics (runDuration, scanCount, eventCount, resultCount) found"
             ),
+            SplunkError(m) => write!(f, "the Splunk search failed: {m}"),
+            DuplicateColumn(c) => write!(f, "column `{c}` appears twice"),
+            TooManyColumns => write!(f, "more than {MAX_COLUMNS} distinct columns"),
+            TooManyCells => write!(f, "more than {MAX_CELLS} cells (rows times columns)"),
         }
     }
 }
@@ -139,20 +160,23 @@ impl std::error::Error for ExportError {}
 /// Reads a result file.
 pub fn read(path: &Path) -> Result<Export, ExportError> {
     let fail = |kind| ExportError { path: path.display().to_string(), kind };
-    let text = read_text(path).map_err(fail)?;
-    parse(&text).map_err(fail)
+    let (text, invalid_utf8) = read_text(path).map_err(fail)?;
+    let mut export = parse(&text).map_err(fail)?;
+    export.invalid_utf8 = invalid_utf8;
+    Ok(export)
 }
 
 /// Reads job statistics from a REST job JSON file (`/services/search/jobs/<sid>`).
 pub fn read_job(path: &Path) -> Result<JobStats, ExportError> {
     let fail = |kind| ExportError { path: path.display().to_string(), kind };
-    let text = read_text(path).map_err(fail)?;
+    let (text, _) = read_text(path).map_err(fail)?;
     let value: Value = serde_json::from_str(text.trim_start_matches('\u{feff}'))
         .map_err(|e| fail(ExportErrorKind::Json { line: e.line(), reason: e.to_string() }))?;
     job_stats(&value).ok_or_else(|| fail(ExportErrorKind::NoJobStats))
 }
 
-fn read_text(path: &Path) -> Result<String, ExportErrorKind> {
+/// The file's text, and whether it held invalid UTF-8.
+fn read_text(path: &Path) -> Result<(String, bool), ExportErrorKind> {
     let meta = std::fs::metadata(path).map_err(|e| ExportErrorKind::Read(e.to_string()))?;
     if !meta.is_file() {
         return Err(ExportErrorKind::Read("not a regular file".into()));
@@ -160,9 +184,21 @@ fn read_text(path: &Path) -> Result<String, ExportErrorKind> {
     if meta.len() > MAX_EXPORT {
         return Err(ExportErrorKind::Read("larger than 1 GiB".into()));
     }
-    let bytes = std::fs::read(path).map_err(|e| ExportErrorKind::Read(e.to_string()))?;
+    // metadata().len() is 0 for /proc files and the like: the read itself is bounded too.
+    use std::io::Read;
+    let file = std::fs::File::open(path).map_err(|e| ExportErrorKind::Read(e.to_string()))?;
+    let mut bytes = Vec::new();
+    file.take(MAX_EXPORT + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| ExportErrorKind::Read(e.to_string()))?;
+    if bytes.len() as u64 > MAX_EXPORT {
+        return Err(ExportErrorKind::Read("larger than 1 GiB".into()));
+    }
     // An export is text; a stray invalid byte should not make it unreadable.
-    Ok(String::from_utf8(bytes).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into()))
+    match String::from_utf8(bytes) {
+        Ok(t) => Ok((t, false)),
+        Err(e) => Ok((String::from_utf8_lossy(e.as_bytes()).into_owned(), true)),
+    }
 }
 
 /// Recognises the shape of `text` and reads it.
@@ -171,7 +207,13 @@ pub fn parse(text: &str) -> Result<Export, ExportErrorKind> {
     let start = text.trim_start();
     if start.is_empty() {
         let table = ResultTable { columns: Vec::new(), rows: Vec::new() };
-        return Ok(Export { kind: ExportKind::Csv, table, job: None, empty_file: true });
+        return Ok(Export {
+            kind: ExportKind::Csv,
+            table,
+            job: None,
+            empty_file: true,
+            invalid_utf8: false,
+        });
     }
     match start.as_bytes()[0] {
         b'{' => parse_json_object_text(start),
@@ -193,7 +235,24 @@ fn parse_json_object_text(text: &str) -> Result<Export, ExportErrorKind> {
     json_lines(text)
 }
 
+/// Splunk's FATAL or ERROR messages in a `messages` array, joined.
+fn splunk_error(obj: &Value) -> Option<String> {
+    let msgs = obj.get("messages")?.as_array()?;
+    let bad: Vec<String> = msgs
+        .iter()
+        .filter(|m| {
+            let t = m.get("type").and_then(Value::as_str).unwrap_or("");
+            t.eq_ignore_ascii_case("fatal") || t.eq_ignore_ascii_case("error")
+        })
+        .map(|m| m.get("text").and_then(Value::as_str).unwrap_or("(no text)").to_string())
+        .collect();
+    (!bad.is_empty()).then(|| bad.join("; "))
+}
+
 fn results_json(doc: &Value) -> Result<Export, ExportErrorKind> {
+    if let Some(e) = splunk_error(doc) {
+        return Err(ExportErrorKind::SplunkError(e));
+    }
     let Some(results) = doc.get("results").and_then(Value::as_array) else {
         return Err(ExportErrorKind::NotResults("`results` is not an array"));
     };
@@ -202,7 +261,7 @@ fn results_json(doc: &Value) -> Result<Export, ExportErrorKind> {
         for f in fields {
             let name = f.as_str().or_else(|| f.get("name").and_then(Value::as_str));
             if let Some(name) = name {
-                rows.column(name);
+                rows.column(name)?;
             }
         }
     }
@@ -210,11 +269,21 @@ fn results_json(doc: &Value) -> Result<Export, ExportErrorKind> {
         let Some(obj) = r.as_object() else {
             return Err(ExportErrorKind::NotResults("a result that is not an object"));
         };
-        rows.push(obj);
+        rows.push(obj)?;
     }
     let job = job_stats(doc);
-    Ok(Export { kind: ExportKind::ResultsJson, table: rows.finish(), job, empty_file: false })
+    Ok(Export {
+        kind: ExportKind::ResultsJson,
+        table: rows.finish()?,
+        job,
+        empty_file: false,
+        invalid_utf8: false,
+    })
 }
+
+/// The keys of an export's lines that carry no row.
+const FRAMING: &[&str] =
+    &["preview", "offset", "lastrow", "messages", "init_offset", "highlighted", "fields"];
 
 fn json_lines(text: &str) -> Result<Export, ExportErrorKind> {
     let mut rows = RowBuilder::default();
@@ -241,20 +310,23 @@ fn json_lines(text: &str) -> Result<Export, ExportErrorKind> {
             // Preview lines of a streaming export are superseded by the final ones.
             if obj.get("preview").and_then(Value::as_bool) == Some(true) {
                 previews += 1;
-                rows.push(result);
+                rows.push(result)?;
             } else {
-                final_rows.push(result);
+                final_rows.push(result)?;
             }
         } else if let Some(row) = obj.get("row").and_then(Value::as_object) {
             // tsreplay's `--findings` JSON lines: the row beside its finding.
             plain += 1;
-            final_rows.push(row);
-        } else if obj.contains_key("preview") || obj.contains_key("messages") {
+            final_rows.push(row)?;
+        } else if obj.keys().all(|k| FRAMING.contains(&k.as_str())) {
             // An export's framing line without a row (`lastrow`, messages).
+            if let Some(e) = splunk_error(&value) {
+                return Err(ExportErrorKind::SplunkError(e));
+            }
             merge_job(&mut job, &value);
         } else {
             plain += 1;
-            final_rows.push(obj);
+            final_rows.push(obj)?;
         }
     }
     // Framing lines only: an export of a search that found nothing.
@@ -264,8 +336,14 @@ fn json_lines(text: &str) -> Result<Export, ExportErrorKind> {
         ExportKind::JsonLines
     };
     let only_previews = previews == export_lines && plain == 0;
-    let table = if only_previews { rows.finish() } else { final_rows.finish() };
-    Ok(Export { kind, table, job: (!job.is_empty()).then_some(job), empty_file: false })
+    let table = if only_previews { rows.finish()? } else { final_rows.finish()? };
+    Ok(Export {
+        kind,
+        table,
+        job: (!job.is_empty()).then_some(job),
+        empty_file: false,
+        invalid_utf8: false,
+    })
 }
 
 fn parse_json_array(text: &str) -> Result<Export, ExportErrorKind> {
@@ -276,48 +354,65 @@ fn parse_json_array(text: &str) -> Result<Export, ExportErrorKind> {
         let Some(obj) = r.as_object() else {
             return Err(ExportErrorKind::NotResults("an array element that is not an object"));
         };
-        rows.push(obj);
+        rows.push(obj)?;
     }
-    Ok(Export { kind: ExportKind::JsonArray, table: rows.finish(), job: None, empty_file: false })
+    Ok(Export {
+        kind: ExportKind::JsonArray,
+        table: rows.finish()?,
+        job: None,
+        empty_file: false,
+        invalid_utf8: false,
+    })
 }
 
 /// Collects JSON row objects into a table: columns in first-seen order, a missing key an
-/// empty cell.
+/// empty cell. Rows are kept sparse until the end, and the table is bounded.
 #[derive(Default)]
 struct RowBuilder {
     columns: Vec<String>,
     index: std::collections::HashMap<String, usize>,
-    rows: Vec<Vec<String>>,
+    rows: Vec<Vec<(usize, String)>>,
 }
 
 impl RowBuilder {
-    fn column(&mut self, name: &str) -> usize {
+    fn column(&mut self, name: &str) -> Result<usize, ExportErrorKind> {
         if let Some(i) = self.index.get(name) {
-            return *i;
+            return Ok(*i);
+        }
+        if self.columns.len() >= MAX_COLUMNS {
+            return Err(ExportErrorKind::TooManyColumns);
         }
         self.columns.push(name.to_string());
         self.index.insert(name.to_string(), self.columns.len() - 1);
-        self.columns.len() - 1
+        Ok(self.columns.len() - 1)
     }
 
-    fn push(&mut self, obj: &serde_json::Map<String, Value>) {
-        let mut row = vec![String::new(); self.columns.len()];
+    fn push(&mut self, obj: &serde_json::Map<String, Value>) -> Result<(), ExportErrorKind> {
+        let mut row = Vec::with_capacity(obj.len());
         for (k, v) in obj {
-            let i = self.column(k);
-            if row.len() <= i {
-                row.resize(i + 1, String::new());
-            }
-            row[i] = cell_text(v);
+            row.push((self.column(k)?, cell_text(v)));
         }
         self.rows.push(row);
+        Ok(())
     }
 
-    fn finish(mut self) -> ResultTable {
+    fn finish(self) -> Result<ResultTable, ExportErrorKind> {
         let n = self.columns.len();
-        for r in self.rows.iter_mut() {
-            r.resize(n, String::new());
+        if n.saturating_mul(self.rows.len()) > MAX_CELLS {
+            return Err(ExportErrorKind::TooManyCells);
         }
-        ResultTable { columns: self.columns, rows: self.rows }
+        let rows = self
+            .rows
+            .into_iter()
+            .map(|sparse| {
+                let mut row = vec![String::new(); n];
+                for (i, v) in sparse {
+                    row[i] = v;
+                }
+                row
+            })
+            .collect();
+        Ok(ResultTable { columns: self.columns, rows })
     }
 }
 
@@ -345,19 +440,33 @@ fn parse_csv(text: &str) -> Result<Export, ExportErrorKind> {
     };
     let header: Vec<String> =
         reader.headers().map_err(csv_error)?.iter().map(str::to_string).collect();
+    if header.len() > MAX_COLUMNS {
+        return Err(ExportErrorKind::TooManyColumns);
+    }
+    let mut seen = std::collections::HashSet::new();
+    if let Some(dup) = header.iter().find(|h| !seen.insert(h.as_str())) {
+        return Err(ExportErrorKind::DuplicateColumn(dup.clone()));
+    }
     let mut rows = Vec::new();
     for record in reader.records() {
         let record = record.map_err(csv_error)?;
+        if (rows.len() + 1).saturating_mul(header.len()) > MAX_CELLS {
+            return Err(ExportErrorKind::TooManyCells);
+        }
         rows.push(record.iter().map(str::to_string).collect::<Vec<_>>());
     }
     let table = fold_mv_columns(header, rows);
-    Ok(Export { kind: ExportKind::Csv, table, job: None, empty_file: false })
+    Ok(Export { kind: ExportKind::Csv, table, job: None, empty_file: false, invalid_utf8: false })
 }
 
 /// Whether the text is tsreplay's aligned table: a second line of dashes and spaces only.
 fn looks_aligned(text: &str) -> bool {
-    let second = text.lines().nth(1).unwrap_or("");
-    second.contains("--") && second.bytes().all(|b| b == b'-' || b == b' ')
+    let mut lines = text.lines();
+    let first = lines.next().unwrap_or("");
+    let second = lines.next().unwrap_or("");
+    !first.contains(',')
+        && second.contains("--  ")
+        && second.bytes().all(|b| b == b'-' || b == b' ')
 }
 
 /// Splunk's result CSVs may carry `__mv_<field>` companions holding `$v1$;$v2$`: a non-empty
@@ -438,8 +547,9 @@ fn merge_job(stats: &mut JobStats, v: &Value) {
             _ => None,
         }
     };
-    let count = |key: &str| num(key).filter(|n| *n >= 0.0).map(|n| n as u64);
-    stats.run_duration = stats.run_duration.or(num("runDuration").filter(|d| *d >= 0.0));
+    let count = |key: &str| num(key).filter(|n| n.is_finite() && *n >= 0.0).map(|n| n as u64);
+    let duration = num("runDuration").filter(|d| d.is_finite() && *d >= 0.0);
+    stats.run_duration = stats.run_duration.or(duration);
     stats.scan_count = stats.scan_count.or(count("scanCount"));
     stats.event_count = stats.event_count.or(count("eventCount"));
     stats.result_count = stats.result_count.or(count("resultCount"));

@@ -145,7 +145,7 @@ fn column_hint(
 ) -> Option<Systematic> {
     let mut by_pattern: BTreeMap<Pattern, Vec<usize>> = BTreeMap::new();
     for (i, (ours, splunk, _)) in pairs.iter().enumerate() {
-        by_pattern.entry(classify(ours, splunk)).or_default().push(i);
+        by_pattern.entry(classify_in(column, ours, splunk)).or_default().push(i);
     }
     let (pattern, rows) = by_pattern.into_iter().max_by_key(|(_, rows)| rows.len())?;
     // Systematic: at least two rows, and at least four in five of the rows where it differs.
@@ -219,6 +219,22 @@ fn changed_by_fix(
     }
 }
 
+/// How `splunk` differs from `ours` in `column`.
+pub fn classify_in(column: &str, ours: &str, splunk: &str) -> Pattern {
+    let p = classify(ours, splunk);
+    let epoch_column = column.to_ascii_lowercase().contains("time");
+    match p {
+        Pattern::TimeShift | Pattern::TimeJitter(_) if !epoch_column && !is_ctime(ours) => {
+            Pattern::Replaced
+        }
+        p => p,
+    }
+}
+
+fn is_ctime(s: &str) -> bool {
+    jiff::civil::DateTime::strptime("%Y-%m-%dT%H:%M:%S", s).is_ok()
+}
+
 /// How `splunk` differs from `ours`.
 pub fn classify(ours: &str, splunk: &str) -> Pattern {
     if let Some(p) = placeholder(ours, splunk) {
@@ -242,11 +258,10 @@ pub fn classify(ours: &str, splunk: &str) -> Pattern {
     if let Some(p) = splitting(ours, splunk) {
         return p;
     }
-    match (time_value(ours), time_value(splunk)) {
-        (Some(a), Some(b)) if (b - a).abs() <= 2 => Pattern::TimeJitter(b - a),
-        (Some(a), Some(b)) if (b - a) % 900 == 0 && (b - a).abs() <= 14 * 3600 => {
-            Pattern::TimeShift
-        }
+    let delta = time_value(ours).zip(time_value(splunk)).and_then(|(a, b)| b.checked_sub(a));
+    match delta {
+        Some(d) if d != 0 && d.abs() <= 2 => Pattern::TimeJitter(d),
+        Some(d) if d != 0 && d % 900 == 0 && d.abs() <= 14 * 3600 => Pattern::TimeShift,
         _ => Pattern::Replaced,
     }
 }
@@ -307,8 +322,13 @@ fn time_value(s: &str) -> Option<i64> {
     if let Ok(dt) = jiff::civil::DateTime::strptime("%Y-%m-%dT%H:%M:%S", s) {
         return dt.to_zoned(jiff::tz::TimeZone::UTC).ok().map(|z| z.timestamp().as_second());
     }
-    let secs: f64 = s.parse().ok().filter(|_| s.len() >= 9 && !s.starts_with('0'))?;
-    Some(secs.floor() as i64)
+    // An epoch: digits with an optional fraction, as Splunk prints an unconverted `_time`.
+    let (int, frac) = s.split_once('.').unwrap_or((s, "0"));
+    let digits = |t: &str| !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit());
+    if !(digits(int) && digits(frac)) || int.len() < 9 || int.len() > 11 || int.starts_with('0') {
+        return None;
+    }
+    int.parse().ok()
 }
 
 fn remedy(
@@ -455,7 +475,21 @@ fn fix_rule(pattern: &Pattern, rule: &FieldRule, pairs: &[Cell<'_>]) -> Option<F
         Pattern::NullForUnknown => r.cim_default = false,
         Pattern::Wrapped(q) if r.wrap.is_none() => r.wrap = Some(q.clone()),
         Pattern::Unwrapped(q) if r.wrap.as_ref() == Some(q) => r.wrap = None,
-        Pattern::Replaced if r.wrap.is_none() => r.lookup.extend(lookup_pairs(pairs)?),
+        Pattern::Replaced if r.wrap.is_none() => {
+            for (from, to) in lookup_pairs(pairs)? {
+                // Lookups are not chained: a value that is already a lookup's result is
+                // changed at its raw key.
+                let keys: Vec<String> =
+                    r.lookup.iter().filter(|(_, v)| **v == from).map(|(k, _)| k.clone()).collect();
+                if keys.is_empty() {
+                    r.lookup.insert(from, to);
+                } else {
+                    keys.into_iter().for_each(|k| {
+                        r.lookup.insert(k, to.clone());
+                    });
+                }
+            }
+        }
         _ => return None,
     }
     Some(r)

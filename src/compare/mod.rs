@@ -213,10 +213,13 @@ fn differing(a: &[String], b: &[String]) -> Vec<usize> {
 
 type Paired = (Vec<(usize, usize)>, Vec<usize>, Vec<usize>);
 
+/// The most Splunk rows tried per column group for one tsreplay row.
+pub const MAX_CANDIDATES: usize = 1024;
+
 /// Pairs rows that differ in at most `max` columns. The columns are cut into `max + 1`
 /// groups: two rows that differ in at most `max` columns agree on a whole group, so only rows
-/// sharing a group's values are tried. Each tsreplay row, in order, takes the closest free
-/// Splunk row (the first one on a tie).
+/// sharing a group's values are tried (the first `MAX_CANDIDATES` of them). Each tsreplay row,
+/// in order, takes the closest free Splunk row (the first one on a tie).
 fn pair_by_distance(
     ours: &Rows,
     splunk: &Rows,
@@ -243,7 +246,8 @@ fn pair_by_distance(
         let mut best: Option<(usize, usize)> = None;
         for (g, cols) in groups.iter().enumerate() {
             let probe: Vec<&str> = cols.iter().map(|c| ours[i][*c].as_str()).collect();
-            for &j in index[g].get(&probe).into_iter().flatten() {
+            // A bounded look per group keeps pairing linear when many rows share values.
+            for &j in index[g].get(&probe).into_iter().flatten().take(MAX_CANDIDATES) {
                 let d = differing(&ours[i], &splunk[j]).len();
                 if !used[j] && d <= max && best.is_none_or(|(bd, bj)| (d, j) < (bd, bj)) {
                     best = Some((d, j));

@@ -22,6 +22,8 @@ pub struct Context {
     pub show: usize,
     /// The speed comparison, when both sides' figures are known.
     pub speed: Option<Speed>,
+    /// Warnings about how the files were read.
+    pub notes: Vec<String>,
 }
 
 /// tsreplay's run against Splunk's job.
@@ -55,15 +57,18 @@ pub fn render(cmp: &Comparison, hints: &[Systematic], ctx: &Context) -> String {
 
 fn counts(out: &mut String, cmp: &Comparison, ctx: &Context) {
     let _ = writeln!(out, "tsreplay {}", ctx.command);
-    let _ = writeln!(out, "  tsreplay: {} rows ({})", cmp.ours_rows, ctx.ours);
-    let _ = writeln!(out, "  Splunk:   {} rows ({})", cmp.splunk_rows, ctx.splunk);
+    let _ = writeln!(out, "  tsreplay: {} rows ({})", cmp.ours_rows, visible(&ctx.ours));
+    let _ = writeln!(out, "  Splunk:   {} rows ({})", cmp.splunk_rows, visible(&ctx.splunk));
+    for n in &ctx.notes {
+        let _ = writeln!(out, "  note: {}", visible(n));
+    }
     let _ = writeln!(out, "  columns compared: {}", cmp.common.len());
     if !cmp.only_splunk_columns.is_empty() {
-        let list = cmp.only_splunk_columns.join(", ");
+        let list = visible(&cmp.only_splunk_columns.join(", "));
         let _ = writeln!(out, "  columns only in Splunk (not compared): {list}");
     }
     if !cmp.only_ours_columns.is_empty() {
-        let list = cmp.only_ours_columns.join(", ");
+        let list = visible(&cmp.only_ours_columns.join(", "));
         let _ = writeln!(out, "  columns only in tsreplay (not compared): {list}");
     }
     let _ = writeln!(out, "  equal rows: {}", cmp.equal.len());
@@ -90,7 +95,7 @@ fn near_rows(out: &mut String, cmp: &Comparison, show: usize) {
             (0..cmp.common.len()).filter(|i| !pair.differs.contains(i)).collect();
         let _ = writeln!(out, "  {}. {}", n + 1, identify(&cmp.common, &pair.ours, &same));
         for &c in &pair.differs {
-            let name = &cmp.common[c];
+            let name = visible(&cmp.common[c]);
             let _ = writeln!(out, "       {name:<width$}  tsreplay: {}", shown(&pair.ours[c]));
             let _ = writeln!(out, "       {:<width$}  Splunk:   {}", "", shown(&pair.splunk[c]));
         }
@@ -141,6 +146,7 @@ fn more(out: &mut String, total: usize, show: usize) {
 }
 
 fn pair_text(column: &str, value: &str) -> String {
+    let column = visible(column);
     let v = visible(value);
     if v.is_empty() || v.contains([' ', '"']) {
         format!("{column}=\"{}\"", v.replace('"', "\\\""))
@@ -158,7 +164,7 @@ fn systematic(out: &mut String, hints: &[Systematic]) {
         let _ = writeln!(
             out,
             "  {}: {} in {} of {} near rows (tsreplay `{}`, Splunk `{}`)",
-            h.column,
+            visible(&h.column),
             describe(h),
             h.rows,
             h.differing,
@@ -287,7 +293,7 @@ fn speed_line(out: &mut String, s: &Speed) {
                 events(s.job.event_count),
                 events(s.job.result_count)
             );
-            let ratio = d / s.seconds.max(1e-6);
+            let ratio = (d / s.seconds.max(1e-6)).clamp(1e-6, 1e6);
             let _ = if ratio >= 1.0 {
                 writeln!(out, "  tsreplay was {ratio:.1}x as fast as Splunk")
             } else {

@@ -9,6 +9,15 @@ use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
 
 use super::{Outcome, Status};
 
+/// Text that XML 1.0 can hold: control characters (other than tab and line breaks) and the
+/// non-characters U+FFFE and U+FFFF become U+FFFD.
+fn xml_safe(s: &str) -> String {
+    let bad = |c: char| {
+        (c.is_control() && !matches!(c, '\t' | '\n' | '\r')) || matches!(c, '\u{FFFE}' | '\u{FFFF}')
+    };
+    s.chars().map(|c| if bad(c) { '\u{FFFD}' } else { c }).collect()
+}
+
 /// The JUnit XML text of `outcomes`.
 pub fn render(outcomes: &[Outcome]) -> Result<String, quick_junit::SerializeError> {
     let mut report = Report::new("tsreplay test");
@@ -19,7 +28,7 @@ pub fn render(outcomes: &[Outcome]) -> Result<String, quick_junit::SerializeErro
             Some(i) => i,
             None => {
                 files.push(&o.file);
-                suites.push(TestSuite::new(o.detection.as_str()));
+                suites.push(TestSuite::new(xml_safe(&o.detection)));
                 suites.len() - 1
             }
         };
@@ -38,11 +47,11 @@ fn test_case(o: &Outcome) -> TestCase {
     };
     if let Some(detail) = o.status.detail() {
         // An attribute loses line breaks: its first line there, the whole text in the body.
-        status.set_message(detail.lines().next().unwrap_or("").to_string());
-        status.set_description(detail);
+        status.set_message(xml_safe(detail.lines().next().unwrap_or("")));
+        status.set_description(xml_safe(&detail));
     }
-    let mut case = TestCase::new(o.test.as_str(), status);
-    case.set_classname(o.file.display().to_string());
+    let mut case = TestCase::new(xml_safe(&o.test), status);
+    case.set_classname(xml_safe(&o.file.display().to_string()));
     case.set_time(Duration::from_secs_f64(o.seconds.max(0.0)));
     let mut out = format!("{} rows, {} events\n", o.rows, o.events);
     for d in &o.data {
@@ -51,6 +60,6 @@ fn test_case(o: &Outcome) -> TestCase {
     if let Some(f) = &o.strict_would_fail {
         out.push_str(&format!("note: contentctl's row-order check fails: {f}\n"));
     }
-    case.set_system_out(out);
+    case.set_system_out(xml_safe(&out));
     case
 }

@@ -15,6 +15,7 @@ use std::path::{Component, Path, PathBuf};
 use crate::cim::Profile;
 use crate::engine;
 use crate::input::Format;
+use crate::output::write::visible;
 use crate::output::ResultTable;
 use crate::spl::meta::{AttackData, Meta, TestSpec};
 use crate::spl::{CompileError, Detection, MacroTable};
@@ -543,7 +544,7 @@ impl Status {
 }
 
 /// Detection files under the given paths: files as given, and from folders (walked in name
-/// order) the `.yml` and `.yaml` files that hold a `search` key. The other YAML files found in
+/// order) the `.yml` and `.yaml` files that look like detections. The other YAML files found in
 /// folders (macros, data sources, configuration) are returned apart, to be named.
 pub fn detection_files(paths: &[PathBuf]) -> (Vec<PathBuf>, Vec<PathBuf>) {
     let (mut found, mut others) = (Vec::new(), Vec::new());
@@ -557,7 +558,7 @@ pub fn detection_files(paths: &[PathBuf]) -> (Vec<PathBuf>, Vec<PathBuf>) {
             if !(ext.eq_ignore_ascii_case("yml") || ext.eq_ignore_ascii_case("yaml")) {
                 return;
             }
-            match has_search_key(f) {
+            match looks_like_detection(f) {
                 true => found.push(f.to_path_buf()),
                 false => others.push(f.to_path_buf()),
             }
@@ -566,12 +567,23 @@ pub fn detection_files(paths: &[PathBuf]) -> (Vec<PathBuf>, Vec<PathBuf>) {
     (found, others)
 }
 
-/// Whether a YAML file is a mapping with a `search` key (a detection). An unreadable file
-/// counts as one, so that its error is reported where its tests would be.
-fn has_search_key(path: &Path) -> bool {
-    let Ok(text) = crate::spl::rule::read_text_file(path) else { return true };
+/// Whether a YAML file looks like a detection: a map with `search`, `tests`, or `name` and
+/// `id` with a detection's `status`, `tags` or `data_source` (so that a detection with a
+/// typo in `search` is reported, not passed over, while macros and data sources are). A file that
+/// cannot be read or parsed counts as one, so that its error is reported where its tests
+/// would be.
+fn looks_like_detection(path: &Path) -> bool {
+    use crate::spl::rule::{flow_depth, read_text_file, MAX_FLOW_DEPTH};
+    let Ok(text) = read_text_file(path) else { return true };
+    if flow_depth(&text) > MAX_FLOW_DEPTH {
+        return true;
+    }
     match serde_yaml_ng::from_str::<serde_yaml_ng::Value>(&text) {
-        Ok(v) => v.get("search").is_some(),
+        Ok(v) => {
+            let has = |k: &str| v.get(k).is_some();
+            let detection_keys = has("status") || has("tags") || has("data_source");
+            has("search") || has("tests") || (has("name") && has("id") && detection_keys)
+        }
         Err(_) => true,
     }
 }
@@ -589,8 +601,8 @@ pub fn render(outcomes: &[Outcome], not_detections: &[PathBuf]) -> String {
             out,
             "  {:<5}  {}: {}  ({} row{}, {} events, {:.3} s)",
             o.status.label(),
-            o.detection,
-            o.test,
+            visible(&o.detection),
+            visible(&o.test),
             o.rows,
             if o.rows == 1 { "" } else { "s" },
             o.events,
@@ -598,15 +610,16 @@ pub fn render(outcomes: &[Outcome], not_detections: &[PathBuf]) -> String {
         );
         if let Some(d) = o.status.detail() {
             for line in d.lines() {
-                let _ = writeln!(out, "         {line}");
+                let _ = writeln!(out, "         {}", visible(line));
             }
         }
         if let Some(f) = &o.strict_would_fail {
+            let f = visible(&f.to_string());
             let _ =
                 writeln!(out, "         note: contentctl's row-order check (--strict) fails: {f}");
         }
         for d in &o.data {
-            let _ = writeln!(out, "         data: {d}");
+            let _ = writeln!(out, "         data: {}", visible(d));
         }
         for n in &o.notes {
             let _ = writeln!(out, "         replay: {n}");
@@ -618,10 +631,11 @@ pub fn render(outcomes: &[Outcome], not_detections: &[PathBuf]) -> String {
         let more = not_detections.len().saturating_sub(5);
         let _ = writeln!(
             out,
-            "  note: {} YAML files in the folders are not detections (no `search`), not run: \
+            "  note: {} YAML files in the folders are not detections (no `search` or `tests`), \
+             not run: \
              {}{}",
             not_detections.len(),
-            names.join(", "),
+            visible(&names.join(", ")),
             if more > 0 { format!(" and {more} more") } else { String::new() }
         );
     }

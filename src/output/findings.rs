@@ -3,12 +3,14 @@
 //! scores, the threat objects, the MITRE ids and the drilldown searches.
 //!
 //! Owns token substitution and the findings' text and JSON. It reads the table and the
-//! detection's `meta` and must not change a row.
+//! detection's `meta` and must not change a row. The text form escapes control characters
+//! (a logged value cannot forge a line or drive the terminal); JSON keeps values exact.
 
 use std::fmt::Write as _;
 
 use serde_json::{json, Value};
 
+use super::write::visible;
 use super::ResultTable;
 use crate::spl::meta::Meta;
 
@@ -96,43 +98,43 @@ pub fn render_text(meta: &Meta, search: &str, table: &ResultTable) -> String {
         let v = finding_json(meta, search, &table.columns, row);
         let _ = writeln!(out, "  row {}", n + 1);
         if let Some(m) = v["message"].as_str() {
-            let _ = writeln!(out, "    message: {m}");
+            let _ = writeln!(out, "    message: {}", visible(m));
         }
         for e in v["entities"].as_array().into_iter().flatten() {
             let score = e["score"].as_f64().map_or("-".to_string(), |s| s.to_string());
             let _ = writeln!(
                 out,
                 "    entity: {}={} (type {}, score {score})",
-                e["field"].as_str().unwrap_or(""),
-                e["value"].as_str().unwrap_or("(no such column)"),
-                e["type"].as_str().unwrap_or("")
+                visible(e["field"].as_str().unwrap_or("")),
+                visible(e["value"].as_str().unwrap_or("(no such column)")),
+                visible(e["type"].as_str().unwrap_or(""))
             );
             if let Some(m) = e["message"].as_str() {
-                let _ = writeln!(out, "      message: {m}");
+                let _ = writeln!(out, "      message: {}", visible(m));
             }
         }
         for t in v["threat_objects"].as_array().into_iter().flatten() {
             let _ = writeln!(
                 out,
                 "    threat object: {}={} (type {})",
-                t["field"].as_str().unwrap_or(""),
-                t["value"].as_str().unwrap_or("(no such column)"),
-                t["type"].as_str().unwrap_or("")
+                visible(t["field"].as_str().unwrap_or("")),
+                visible(t["value"].as_str().unwrap_or("(no such column)")),
+                visible(t["type"].as_str().unwrap_or(""))
             );
         }
         if !meta.mitre.is_empty() {
-            let _ = writeln!(out, "    mitre: {}", meta.mitre.join(", "));
+            let _ = writeln!(out, "    mitre: {}", visible(&meta.mitre.join(", ")));
         }
         for d in v["drilldown_searches"].as_array().into_iter().flatten() {
-            let _ = writeln!(out, "    drilldown: {}", d["name"].as_str().unwrap_or(""));
-            let _ = writeln!(out, "      search: {}", d["search"].as_str().unwrap_or(""));
+            let _ = writeln!(out, "    drilldown: {}", visible(d["name"].as_str().unwrap_or("")));
+            let _ = writeln!(out, "      search: {}", visible(d["search"].as_str().unwrap_or("")));
             let (e, l) = (d["earliest"].as_str(), d["latest"].as_str());
             if e.is_some() || l.is_some() {
                 let _ = writeln!(
                     out,
                     "      earliest: {}  latest: {}",
-                    e.unwrap_or("-"),
-                    l.unwrap_or("-")
+                    visible(e.unwrap_or("-")),
+                    visible(l.unwrap_or("-"))
                 );
             }
         }

@@ -92,8 +92,16 @@ impl Meta {
     }
 }
 
+/// The blocks that must be maps when present.
+const MAP_BLOCKS: &[&str] = &["finding", "intermediate_findings", "rba", "tags"];
+
 /// Reads the parts around the search from a detection's YAML document.
 pub fn read(doc: &Value) -> Result<Meta, CompileError> {
+    for key in MAP_BLOCKS {
+        if get(doc, &[key]).is_some_and(|v| !v.is_mapping()) {
+            return Err(bad(key, "a map"));
+        }
+    }
     let mut meta = Meta {
         mitre: strings(doc, &["mitre_attack_id"])?,
         drilldowns: drilldowns(doc)?,
@@ -332,6 +340,10 @@ mod tests {
 
     #[test]
     fn unknown_shapes_are_named() {
+        for block in ["finding: hello", "rba: yes", "tags: [a, b]", "intermediate_findings: dest"] {
+            let err = read(&doc(block)).unwrap_err();
+            assert!(err.to_string().contains("is not a map"), "{block}: {err}");
+        }
         let err = read(&doc("tags:\n  observable: 3\n")).unwrap_err();
         assert!(err.to_string().contains("tags.observable"), "{err}");
         let err = read(&doc("tests:\n- attack_data:\n  - source: x\n")).unwrap_err();

@@ -40,6 +40,10 @@ impl Detection {
         let bad = |e: serde_yaml_ng::Error| {
             CompileError::bare(CompileErrorKind::BadRuleYaml { reason: e.to_string() })
         };
+        if flow_depth(text) > MAX_FLOW_DEPTH {
+            let reason = format!("`[` or `{{` nested deeper than {MAX_FLOW_DEPTH} levels");
+            return Err(CompileError::bare(CompileErrorKind::BadRuleYaml { reason }));
+        }
         let doc: serde_yaml_ng::Value = serde_yaml_ng::from_str(text).map_err(bad)?;
         let mut det: Detection = serde_yaml_ng::from_value(doc.clone()).map_err(bad)?;
         det.doc = doc;
@@ -93,6 +97,27 @@ impl Detection {
 /// The largest rule, macro or profile file read, in bytes.
 const MAX_TEXT_FILE: u64 = 16 << 20;
 
+/// The deepest flow nesting (`[`, `{`) a YAML file may have: the YAML parser takes quadratic
+/// time on deep flow nesting before its own recursion limit refuses it.
+pub const MAX_FLOW_DEPTH: usize = 64;
+
+/// The deepest `[`/`{` nesting in YAML text, counting every bracket (inside quotes and
+/// comments too, so that no quoting trick hides nesting from the check).
+pub fn flow_depth(text: &str) -> usize {
+    let (mut depth, mut max) = (0usize, 0usize);
+    for &b in text.as_bytes() {
+        match b {
+            b'[' | b'{' => {
+                depth += 1;
+                max = max.max(depth);
+            }
+            b']' | b'}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    max
+}
+
 /// Reads a configuration text file: a regular file (a device or a pipe could be endless) of
 /// at most 16 MiB.
 pub fn read_text_file(path: &Path) -> std::io::Result<String> {
@@ -103,7 +128,14 @@ pub fn read_text_file(path: &Path) -> std::io::Result<String> {
     if meta.len() > MAX_TEXT_FILE {
         return Err(std::io::Error::other("larger than 16 MiB"));
     }
-    std::fs::read_to_string(path)
+    // The length can be 0 for files that are not (/proc): the read is bounded too.
+    use std::io::Read;
+    let mut text = String::new();
+    std::fs::File::open(path)?.take(MAX_TEXT_FILE + 1).read_to_string(&mut text)?;
+    if text.len() as u64 > MAX_TEXT_FILE {
+        return Err(std::io::Error::other("larger than 16 MiB"));
+    }
+    Ok(text)
 }
 
 #[cfg(test)]
@@ -116,6 +148,14 @@ mod tests {
         assert_eq!(d.name, "BITS Job Persistence");
         assert_eq!(d.version_text(), "13");
         assert!(d.search.starts_with("| tstats `security_content_summariesonly`"));
+    }
+
+    #[test]
+    fn deep_flow_nesting_is_refused_before_parsing() {
+        let deep = format!("name: x\nsearch: y\nz: {}{}\n", "[".repeat(100), "]".repeat(100));
+        let err = Detection::from_yaml(&deep).unwrap_err();
+        assert!(err.to_string().contains("nested deeper than 64"), "{err}");
+        assert_eq!(flow_depth("a: '[[' # ]]\nb: [x, {y: 1}]\n"), 2);
     }
 
     #[test]
