@@ -7,6 +7,7 @@
 
 use std::borrow::Cow;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Instant;
 
 use rayon::prelude::*;
@@ -121,6 +122,31 @@ pub struct Options {
     pub forced_paths: Vec<(PathBuf, Format)>,
     /// Where progress goes, if anywhere.
     pub progress: Option<std::sync::Arc<dyn Progress>>,
+    /// The most groups the workers' tables may hold together (each worker keeps its own
+    /// table, so a group seen by two workers counts twice: this bounds memory).
+    pub max_groups: usize,
+    /// Set from outside (Ctrl-C) to stop the run early.
+    pub interrupt: Option<std::sync::Arc<AtomicBool>>,
+}
+
+/// Why a run stopped before the end of its input.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stopped {
+    /// The group tables reached `max_groups`.
+    MaxGroups(usize),
+    /// The interrupt flag was set.
+    Interrupted,
+}
+
+/// The default `max_groups`: a quarter of the memory available at start, at 4 KiB a group
+/// (20-field groups measured 2.3 KiB), and at least 100,000.
+pub fn default_max_groups() -> usize {
+    let available = std::fs::read_to_string("/proc/meminfo").ok().and_then(|m| {
+        let line = m.lines().find(|l| l.starts_with("MemAvailable:"))?;
+        line.split_whitespace().nth(1)?.parse::<usize>().ok()
+    });
+    let kib = available.unwrap_or(4 << 20);
+    (kib / 4 / 4).max(100_000)
 }
 
 impl Default for Options {
@@ -133,6 +159,8 @@ impl Default for Options {
             forced: None,
             forced_paths: Vec::new(),
             progress: None,
+            max_groups: usize::MAX,
+            interrupt: None,
         }
     }
 }
@@ -144,6 +172,8 @@ pub struct Report {
     pub table: ResultTable,
     /// The counters and file lists.
     pub summary: Summary,
+    /// Set when the run stopped before the end of its input: the table is then partial.
+    pub stopped: Option<Stopped>,
 }
 
 enum Job {
@@ -156,6 +186,35 @@ struct Ctx<'r> {
     files: &'r [InputFile],
     prefilter: bool,
     progress: Option<&'r dyn Progress>,
+    /// Groups in all workers' tables together.
+    groups: AtomicUsize,
+    max_groups: usize,
+    /// Set when the run must stop (group budget reached, or interrupted).
+    stop: AtomicBool,
+    interrupt: Option<&'r AtomicBool>,
+}
+
+impl Ctx<'_> {
+    /// Whether workers should stop reading (checked once per record).
+    fn stopping(&self) -> bool {
+        if self.stop.load(Ordering::Relaxed) {
+            return true;
+        }
+        if self.interrupt.is_some_and(|i| i.load(Ordering::Relaxed)) {
+            self.stop.store(true, Ordering::Relaxed);
+            return true;
+        }
+        false
+    }
+
+    /// Why the run stopped, if it did.
+    fn stopped(&self) -> Option<Stopped> {
+        if self.interrupt.is_some_and(|i| i.load(Ordering::Relaxed)) {
+            return Some(Stopped::Interrupted);
+        }
+        let over = self.groups.load(Ordering::Relaxed) > self.max_groups;
+        over.then_some(Stopped::MaxGroups(self.max_groups))
+    }
 }
 
 #[derive(Default)]
@@ -207,7 +266,16 @@ pub fn run(rule: &Compiled, paths: &[PathBuf], opts: &Options) -> Report {
             rayon::ThreadPoolBuilder::new().num_threads(1).build().expect("one thread starts")
         }
     };
-    let ctx = Ctx { rule, files: &files, prefilter: opts.prefilter, progress };
+    let ctx = Ctx {
+        rule,
+        files: &files,
+        prefilter: opts.prefilter,
+        progress,
+        groups: AtomicUsize::new(0),
+        max_groups: opts.max_groups,
+        stop: AtomicBool::new(false),
+        interrupt: opts.interrupt.as_deref(),
+    };
     let mut worker = pool.install(|| run_jobs(&ctx, &jobs));
     for (i, s) in streams.into_iter().enumerate() {
         let (w, failure) = run_stream(&ctx, &pool, s, files.len() + i, opts.chunk_size);
@@ -221,7 +289,11 @@ pub fn run(rule: &Compiled, paths: &[PathBuf], opts: &Options) -> Report {
     summary.stats = worker.stats;
     summary.rows = table.rows.len();
     summary.seconds = started.elapsed().as_secs_f64();
-    Report { table, summary }
+    let stopped = ctx.stopped();
+    if let Some(why) = stopped {
+        log::debug!("engine: stopped before the end of the input: {why:?}");
+    }
+    Report { table, summary, stopped }
 }
 
 fn plan_jobs(files: &[InputFile], chunk_size: usize) -> Vec<Job> {
@@ -276,6 +348,10 @@ fn run_stream(
                 ps.spawn(|_| {
                     let mut w = Worker::default();
                     for chunk in rx.iter() {
+                        if ctx.stopping() {
+                            // Keep draining so the producer never blocks; read nothing more.
+                            continue;
+                        }
                         let before = (w.stats.bytes, w.stats.records);
                         text_chunk(ctx, &mut w, file, &chunk.bytes, chunk.base, format);
                         if let Some(p) = ctx.progress {
@@ -302,6 +378,9 @@ fn run_stream(
 }
 
 fn process_job(ctx: &Ctx<'_>, w: &mut Worker, job: &Job) {
+    if ctx.stopping() {
+        return;
+    }
     let (bytes, records) = (w.stats.bytes, w.stats.records);
     match job {
         Job::Text { file, range } => {
@@ -345,6 +424,9 @@ fn xml_record(
     text_file: bool,
     loc: &dyn Fn() -> Location,
 ) {
+    if ctx.stopping() {
+        return;
+    }
     w.stats.records += 1;
     let text = match std::str::from_utf8(bytes) {
         Ok(t) => Cow::Borrowed(t),
@@ -372,6 +454,9 @@ fn xml_record(
 }
 
 fn json_line(ctx: &Ctx<'_>, w: &mut Worker, bytes: &[u8], at: Location) {
+    if ctx.stopping() {
+        return;
+    }
     w.stats.records += 1;
     let loc = || at.clone();
     let rejected = ctx.prefilter && !ctx.rule.prefilter.may_match(RecordFormat::Json, bytes);
@@ -474,7 +559,12 @@ fn event(ctx: &Ctx<'_>, w: &mut Worker, raw: &RawEvent<'_>, loc: &dyn Fn() -> Lo
     }
     ctx.rule.mapper.map_rest(raw, &mut cim);
     w.stats.matched += 1;
+    let before = w.table.len();
     if let Err(Dropped::MissingByField) = w.table.add(plan, &cim) {
         w.stats.dropped_missing_by += 1;
+    }
+    let new = w.table.len() - before;
+    if new > 0 && ctx.groups.fetch_add(new, Ordering::Relaxed) + new > ctx.max_groups {
+        ctx.stop.store(true, Ordering::Relaxed);
     }
 }

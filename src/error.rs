@@ -1,7 +1,8 @@
 //! The top-level error: wraps each stage's own error type and maps it to the exit status.
 //!
 //! Owns the exit-status contract of `run` (0 every input read, 1 rule does not compile, 2 some
-//! input unreadable or unrecognised, or bad usage). The checking commands (`compare`, `diff`,
+//! input unreadable or unrecognised, or bad usage, 3 stopped at `--max-groups`, 130
+//! interrupted). The checking commands (`compare`, `diff`,
 //! `test`) keep 1 for "different" or "failed", so every error stops them with 2. Stages never
 //! import this module.
 
@@ -36,6 +37,15 @@ pub enum Error {
     Usage(UsageError),
     /// The JUnit report cannot be built.
     Junit(quick_junit::SerializeError),
+    /// The run stopped at a limit: no table is printed, because it would be incomplete.
+    Stopped(StopError),
+}
+
+/// Limits that stop a run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StopError {
+    /// The group tables reached `--max-groups`.
+    MaxGroups(usize),
 }
 
 /// Options that do not go together, or name the wrong kind of thing.
@@ -60,6 +70,7 @@ impl Error {
             | Error::Compare(_)
             | Error::Usage(_)
             | Error::Junit(_) => 2,
+            Error::Stopped(_) => 3,
         }
     }
 }
@@ -90,6 +101,13 @@ impl fmt::Display for Error {
                 write!(f, "--data-dir {} is not a folder", p.display())
             }
             Error::Junit(e) => write!(f, "cannot build the JUnit report: {e}"),
+            Error::Stopped(StopError::MaxGroups(n)) => write!(
+                f,
+                "stopped: the group tables reached --max-groups {n} (a BY list of near-unique \
+                 values over this much input); no table is printed, because it would be \
+                 incomplete. Raise --max-groups (about 2.3 KiB of memory a 20-field group), or \
+                 narrow the input or the BY list"
+            ),
         }
     }
 }

@@ -12,7 +12,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use tsreplay::cim::Profile;
 use tsreplay::compare;
 use tsreplay::engine::{self, Options};
-use tsreplay::error::{Error, UsageError};
+use tsreplay::error::{Error, StopError, UsageError};
 use tsreplay::harness;
 use tsreplay::input::Format;
 use tsreplay::output::{self, findings, write};
@@ -187,6 +187,11 @@ struct ReplayArgs {
     /// Do not print the summary on stderr (paths that could not be read are still named).
     #[arg(short, long)]
     quiet: bool,
+    /// The most groups the workers may hold together; past it the run stops with an error
+    /// rather than run out of memory (default: a quarter of the available memory at 4 KiB a
+    /// group).
+    #[arg(long, value_name = "N")]
+    max_groups: Option<usize>,
     /// Log files or folders (walked recursively).
     #[arg(required = true)]
     paths: Vec<PathBuf>,
@@ -203,6 +208,10 @@ struct RunArgs {
     /// drilldown searches (table: after the table; json: `{"row":…,"finding":…}` lines).
     #[arg(long)]
     findings: bool,
+    /// Write the results to FILE (through a temporary file renamed into place when complete)
+    /// instead of standard output.
+    #[arg(short, long, value_name = "FILE")]
+    output: Option<PathBuf>,
 }
 
 #[derive(Args)]
@@ -386,12 +395,17 @@ fn replay(args: &ReplayArgs) -> Result<(Detection, engine::Compiled, engine::Rep
         forced,
         forced_paths: Vec::new(),
         progress: show_progress.then(|| Arc::new(Bar::new()) as Arc<dyn engine::Progress>),
+        max_groups: args.max_groups.unwrap_or_else(engine::default_max_groups),
+        interrupt: Some(interrupt_flag()),
     };
     let report = engine::run(&compiled, &args.paths, &opts);
     let summary =
         if args.quiet { report.summary.render_failures() } else { report.summary.render() };
     // A summary that cannot be written (stderr closed or full) is not worth a panic.
     let _ = std::io::stderr().lock().write_all(summary.as_bytes());
+    if let Some(engine::Stopped::MaxGroups(n)) = report.stopped {
+        return Err(Error::Stopped(StopError::MaxGroups(n)));
+    }
     Ok((det, compiled, report))
 }
 
@@ -407,15 +421,60 @@ fn run(args: RunArgs) -> Result<u8, Error> {
     };
     let meta = if args.findings { Some(det.meta()?) } else { None };
     let table = &report.table;
-    write_stdout(|out| match (&meta, format) {
+    let render = |out: &mut dyn Write| match (&meta, format) {
         (Some(m), write::Format::Json) => findings::write_json(out, m, &det.search, table),
         (Some(m), _) => {
             write::write_table(out, table, format)?;
             out.write_all(findings::render_text(m, &det.search, table).as_bytes())
         }
         (None, _) => write::write_table(out, table, format),
-    })?;
+    };
+    let interrupted = report.stopped == Some(engine::Stopped::Interrupted);
+    match &args.output {
+        // A file that looks complete must be complete: an interrupted run writes none.
+        Some(path) if interrupted => {
+            let _ = writeln!(
+                std::io::stderr(),
+                "tsreplay: interrupted: {} was not written (the table would be partial)",
+                path.display()
+            );
+        }
+        Some(path) => output::atomic::write_file(path, render)
+            .map_err(|e| Error::WriteFile(path.clone(), e))?,
+        None => write_stdout(render)?,
+    }
+    if interrupted {
+        if args.output.is_none() {
+            let _ = writeln!(
+                std::io::stderr(),
+                "tsreplay: interrupted: the table covers only the records read before the signal"
+            );
+        }
+        return Ok(INTERRUPTED);
+    }
     Ok(if report.summary.failed.is_empty() { 0 } else { 2 })
+}
+
+/// The exit status of a run stopped by Ctrl-C or SIGTERM (128 + SIGINT, as shells report).
+const INTERRUPTED: u8 = 130;
+
+/// The flag Ctrl-C and SIGTERM set: the first one stops the run at the next record and the
+/// rows so far are printed; a second one ends the process at once.
+fn interrupt_flag() -> Arc<AtomicBool> {
+    static FLAG: std::sync::OnceLock<Arc<AtomicBool>> = std::sync::OnceLock::new();
+    FLAG.get_or_init(|| {
+        let flag = Arc::new(AtomicBool::new(false));
+        for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+            // Registered first, so it sees the flag before the second handler sets it.
+            let again = signal_hook::flag::register_conditional_shutdown(sig, 130, flag.clone());
+            let first = signal_hook::flag::register(sig, flag.clone());
+            if let Err(e) = again.and(first) {
+                log::debug!("signals: handler not installed ({e}); Ctrl-C ends the run at once");
+            }
+        }
+        flag
+    })
+    .clone()
 }
 
 fn compare(args: CompareArgs) -> Result<u8, Error> {
@@ -437,6 +496,10 @@ fn compare(args: CompareArgs) -> Result<u8, Error> {
         speed,
         notes: export_notes(&[&splunk]),
     };
+    if report.stopped == Some(engine::Stopped::Interrupted) {
+        let _ = writeln!(std::io::stderr(), "tsreplay compare: interrupted: nothing compared");
+        return Ok(INTERRUPTED);
+    }
     let profile = compiled.mapper.profile();
     let code = check_tables(&report.table, &splunk.table, profile, &args.check, ctx)?;
     if !report.summary.failed.is_empty() {

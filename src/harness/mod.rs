@@ -99,6 +99,8 @@ pub enum TestError {
     OutsideDataDir(String),
     /// Data files that could not be read, with the reasons.
     Unreadable(Vec<(PathBuf, String)>),
+    /// The replay stopped before the end of the data (group limit, or interrupted).
+    Stopped(engine::Stopped),
 }
 
 /// A test's outcome.
@@ -230,6 +232,7 @@ fn run_test(
     let opts = engine::Options {
         threads: setup.threads,
         forced_paths: data.forced,
+        max_groups: engine::default_max_groups(),
         ..engine::Options::default()
     };
     let report = engine::run(compiled, &data.paths, &opts);
@@ -243,6 +246,9 @@ fn run_test(
     }
     if !report.summary.failed.is_empty() {
         return Status::Error(TestError::Unreadable(report.summary.failed));
+    }
+    if let Some(why) = report.stopped {
+        return Status::Error(TestError::Stopped(why));
     }
     let row_order = judge_row_order(meta, &report.table);
     if setup.strict {
@@ -512,6 +518,10 @@ impl fmt::Display for TestError {
             TestError::Sourcetype(st) => write!(f, "sourcetype `{st}` is not one tsreplay reads"),
             TestError::NoAttackData => write!(f, "the test lists no attack_data"),
             TestError::OutsideDataDir(d) => write!(f, "attack_data `{d}` leaves the data folder"),
+            TestError::Stopped(engine::Stopped::MaxGroups(n)) => {
+                write!(f, "the replay reached the group limit ({n}); no verdict")
+            }
+            TestError::Stopped(engine::Stopped::Interrupted) => write!(f, "interrupted"),
             TestError::Unreadable(list) => {
                 let parts: Vec<String> =
                     list.iter().map(|(p, why)| format!("{}: {why}", p.display())).collect();

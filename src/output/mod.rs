@@ -4,6 +4,7 @@
 //! Owns row values as text, epoch and time-zone formatting, and the writers. It must not read
 //! input or touch events.
 
+pub mod atomic;
 pub mod explain;
 pub mod findings;
 pub mod stats;

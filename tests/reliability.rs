@@ -1,0 +1,179 @@
+//! Issue 6: bad inputs, the group limit, `-o FILE` and interruption. Each expected message and
+//! count is worked out from the bytes the test writes (a team-written Sysmon EventID 1 line
+//! that the default rule matches, and variations of it).
+
+mod common;
+
+use std::fs;
+use std::path::Path;
+
+use common::{s, stderr, stdout, tsreplay};
+
+/// A Sysmon EventID 1 forwarder line that the default rule matches; `{CMD}` is its command
+/// line and `{GUID}` the last digits of its ProcessGuid (each guid is its own group).
+const EVENT: &str = concat!(
+    "<Event xmlns='http://schemas.microsoft.com/win/2004/08/events/event'><System>",
+    "<Provider Name='Microsoft-Windows-Sysmon'/><EventID>1</EventID>",
+    "<TimeCreated SystemTime='2024-01-02T03:04:05.9000000Z'/>",
+    "<Channel>Microsoft-Windows-Sysmon/Operational</Channel><Computer>lab-pc</Computer>",
+    "<Security UserID='S-1-5-18'/></System><EventData>",
+    "<Data Name='UtcTime'>2024-01-02 03:04:05.123</Data>",
+    "<Data Name='ProcessGuid'>{11111111-2222-3333-4444-{GUID}}</Data>",
+    "<Data Name='ProcessId'>42</Data>",
+    "<Data Name='Image'>C:\\Windows\\System32\\bitsadmin.exe</Data>",
+    "<Data Name='CommandLine'>{CMD}</Data><Data Name='User'>LAB\\eve</Data>",
+    "<Data Name='ParentImage'>C:\\Windows\\System32\\cmd.exe</Data>",
+    "<Data Name='ParentCommandLine'>cmd.exe</Data></EventData></Event>\n"
+);
+
+fn event(guid: usize, cmd: &str) -> String {
+    EVENT.replace("{GUID}", &format!("{guid:012}")).replace("{CMD}", cmd)
+}
+
+fn write(dir: &Path, name: &str, bytes: &[u8]) -> String {
+    let p = dir.join(name);
+    fs::write(&p, bytes).unwrap();
+    s(&p).to_string()
+}
+
+fn run(args: &[&str]) -> (i32, String, String) {
+    let out = tsreplay(args);
+    (out.status.code().unwrap_or(-1), stdout(&out), stderr(&out))
+}
+
+fn data_rows(csv: &str) -> usize {
+    csv.lines().count().saturating_sub(1)
+}
+
+#[test]
+fn nul_bytes_between_and_inside_records() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut bytes = event(1, "bitsadmin /create a").into_bytes();
+    bytes.extend_from_slice(&[0u8; 100]);
+    bytes.push(b'\n');
+    bytes.extend_from_slice(event(2, "bitsadmin /create b").as_bytes());
+    let xml = write(dir.path(), "nul.xml", &bytes);
+    // A raw NUL inside a JSON string is not valid JSON.
+    let json = write(dir.path(), "nul.json", b"{\"event_simpleName\":\"Process\0Rollup2\"}\n");
+    let (code, out, err) = run(&["run", "--format", "csv", &xml, &json]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(data_rows(&out), 2, "{out}");
+    assert!(err.contains("records read:            3"), "{err}");
+    assert!(err.contains("skipped: non-XML text between records: 1"), "{err}");
+    // The JSON line holds no rule literal, so the prefilter skips it unparsed (README); with
+    // the prefilter off it is parsed and counted as malformed.
+    assert!(err.contains("skipped by prefilter:    1"), "{err}");
+    let (_, _, err) = run(&["run", "--no-prefilter", &json]);
+    assert!(err.contains("malformed: not valid JSON (skipped): 1"), "{err}");
+}
+
+#[test]
+fn a_100_mb_single_line() {
+    let dir = tempfile::tempdir().unwrap();
+    // A CrowdStrike positive with a 100 MB field the rule does not read, then a line with no
+    // record at all: 100 MB of text with no `<Event` and no newline.
+    let pad = "x".repeat(100 << 20);
+    let cs = format!(
+        "{{\"event_simpleName\":\"ProcessRollup2\",\"timestamp\":\"1700000000000\",\
+         \"ImageFileName\":\"\\\\Device\\\\HarddiskVolume1\\\\Windows\\\\bitsadmin.exe\",\
+         \"CommandLine\":\"bitsadmin /resume j\",\"Padding\":\"{pad}\"}}\n"
+    );
+    let cs = write(dir.path(), "long.json", cs.as_bytes());
+    let text = write(dir.path(), "long.xml", pad.as_bytes());
+    let (code, out, err) = run(&["run", "--format", "csv", &cs]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(data_rows(&out), 1, "{out}");
+    assert!(out.contains("bitsadmin /resume j"), "{out}");
+    let (code, _, err) = run(&["run", &text]);
+    assert_eq!(code, 2);
+    assert!(err.contains("not recognised"), "{err}");
+}
+
+#[test]
+fn xml_entities_are_never_expanded() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut doc = String::from("<!DOCTYPE lolz [<!ENTITY lol \"lol\">");
+    for i in 1..10 {
+        let prev = if i == 1 { "lol".to_string() } else { format!("lol{}", i - 1) };
+        let refs: String = std::iter::repeat_n(format!("&{prev};"), 10).collect();
+        doc.push_str(&format!("<!ENTITY lol{i} \"{refs}\">"));
+    }
+    doc.push_str("]>\n");
+    doc.push_str(&event(1, "bitsadmin /create &lol9;"));
+    let f = write(dir.path(), "lolz.xml", doc.as_bytes());
+    let (code, out, err) = run(&["run", "--format", "csv", &f]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(data_rows(&out), 1, "{out}");
+    // The value is the raw text (Part A.1): ten characters of entity reference, not 10^9 lols.
+    assert!(out.contains(",bitsadmin /create &lol9;,"), "{out}");
+    assert!(err.contains("skipped: non-XML text between records: 1"), "{err}");
+}
+
+#[test]
+fn the_group_limit_stops_with_an_error_and_no_table() {
+    let dir = tempfile::tempdir().unwrap();
+    let body: String = (0..10).map(|i| event(i, "bitsadmin /create j")).collect();
+    let f = write(dir.path(), "ten.xml", body.as_bytes());
+    // Ten events, ten guids: ten groups.
+    let (code, out, err) = run(&["run", "--format", "csv", "--max-groups", "9", "-j", "1", &f]);
+    assert_eq!(code, 3, "{err}");
+    assert!(out.is_empty(), "no partial table: {out}");
+    assert!(err.contains("stopped: the group tables reached --max-groups 9"), "{err}");
+    let (code, out, _) = run(&["run", "--format", "csv", "--max-groups", "10", &f]);
+    assert_eq!(code, 0);
+    assert_eq!(data_rows(&out), 10);
+}
+
+#[test]
+fn output_file_is_complete_or_untouched() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = write(dir.path(), "one.xml", event(1, "bitsadmin /create j").as_bytes());
+    let out = dir.path().join("rows.csv");
+    let o = s(&out);
+    let (code, stdout_text, _) = run(&["run", "-q", "--format", "csv", "-o", o, &f]);
+    assert_eq!(code, 0);
+    assert!(stdout_text.is_empty());
+    let text = fs::read_to_string(&out).unwrap();
+    assert_eq!(data_rows(&text), 1);
+    assert!(text.ends_with('\n'));
+    // A folder as the output: an error naming it, and nothing left beside it.
+    let (code, _, err) = run(&["run", "-q", "-o", s(dir.path()), &f]);
+    assert_eq!(code, 2);
+    assert!(err.contains("is a folder"), "{err}");
+    let leftovers = fs::read_dir(dir.path())
+        .unwrap()
+        .filter(|e| e.as_ref().unwrap().file_name().to_string_lossy().ends_with(".tmp"))
+        .count();
+    assert_eq!(leftovers, 0);
+}
+
+#[test]
+fn an_interrupted_run_says_so_and_prints_whole_rows() {
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+    let mut child = Command::new(env!("CARGO_BIN_EXE_tsreplay"))
+        .args(["run", "-q", "--format", "csv", "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(event(1, "bitsadmin /create a").as_bytes()).unwrap();
+    stdin.flush().unwrap();
+    // The process waits on the pipe; the signal sets the stop flag, and the records that
+    // follow are not read.
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let sent = Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap();
+    assert!(sent.success());
+    std::thread::sleep(std::time::Duration::from_millis(100));
+    let _ = stdin.write_all(event(2, "bitsadmin /create b").as_bytes());
+    drop(stdin);
+    let out = child.wait_with_output().unwrap();
+    let (text, err) = (stdout(&out), stderr(&out));
+    assert_eq!(out.status.code(), Some(130), "{err}");
+    assert!(err.contains("interrupted: the table covers only the records read"), "{err}");
+    assert!(text.starts_with("action,dest,"), "{text}");
+    assert!(text.ends_with('\n'));
+    assert!(data_rows(&text) <= 1, "the record after the signal is not read: {text}");
+}
