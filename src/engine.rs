@@ -285,6 +285,7 @@ pub fn run(rule: &Compiled, paths: &[PathBuf], opts: &Options) -> Report {
     if let Some(p) = progress {
         p.finish();
     }
+    note_changes(&files, &mut summary);
     let table = output::finish(&rule.plan, worker.table.into_sorted(), &opts.tz);
     summary.stats = worker.stats;
     summary.rows = table.rows.len();
@@ -294,6 +295,40 @@ pub fn run(rule: &Compiled, paths: &[PathBuf], opts: &Options) -> Report {
         log::debug!("engine: stopped before the end of the input: {why:?}");
     }
     Report { table, summary, stopped }
+}
+
+/// Files that changed while the run read them: a loss (shrank under the map) makes the file
+/// failed; the rest are notes.
+fn note_changes(files: &[InputFile], summary: &mut Summary) {
+    use input::Changed;
+    for f in files {
+        let Some(change) = f.changed() else { continue };
+        let path = f.path.clone();
+        match change {
+            Changed::CutWhileRead { was, now } => summary.failed.push((
+                path,
+                format!(
+                    "shrank from {was} to {now} bytes while it was read: the bytes past {now} \
+                     read as zeros (counted as damaged text), so records there were lost; rows \
+                     from the records before stand"
+                ),
+            )),
+            Changed::ShrankAfterRead { was, now } => summary.changed.push((
+                path,
+                format!("shrank from {was} to {now} bytes after it was read (nothing lost)"),
+            )),
+            Changed::Grew { was, now } => summary.changed.push((
+                path,
+                format!("grew from {was} to {now} bytes; the bytes past {was} were not read"),
+            )),
+            Changed::Rewritten => summary.changed.push((
+                path,
+                "rewritten in place (same size, newer time): the rows may mix old and new \
+                 content"
+                    .into(),
+            )),
+        }
+    }
 }
 
 fn plan_jobs(files: &[InputFile], chunk_size: usize) -> Vec<Job> {

@@ -177,3 +177,87 @@ fn an_interrupted_run_says_so_and_prints_whole_rows() {
     assert!(text.ends_with('\n'));
     assert!(data_rows(&text) <= 1, "the record after the signal is not read: {text}");
 }
+
+/// Truncates a file when the run starts reading (after it was opened and mapped), as a
+/// collector rotating a log would.
+struct TruncateAtStart(std::path::PathBuf, u64);
+
+impl tsreplay::engine::Progress for TruncateAtStart {
+    fn start(&self, _total: u64) {
+        let f = fs::OpenOptions::new().write(true).open(&self.0).unwrap();
+        f.set_len(self.1).unwrap();
+    }
+
+    fn advance(&self, _bytes: u64, _records: u64) {}
+
+    fn finish(&self) {}
+}
+
+#[test]
+fn a_file_truncated_during_the_run_is_reported_not_fatal() {
+    use tsreplay::engine::{self, Options};
+    let dir = tempfile::tempdir().unwrap();
+    let one = event(0, "bitsadmin /create j").len();
+    let body: String = (0..2000).map(|i| event(i, "bitsadmin /create j")).collect();
+    let path = dir.path().join("rotating.xml");
+    fs::write(&path, &body).unwrap();
+    // Cut in the middle of event 1000: 1000 whole events stay.
+    let cut = (1000 * one + one / 2) as u64;
+    let det = tsreplay::spl::Detection::default_rule();
+    let macros = tsreplay::spl::MacroTable::with_defaults();
+    let rule = engine::compile(&det, &macros, tsreplay::cim::Profile::default_profile()).unwrap();
+    let progress = std::sync::Arc::new(TruncateAtStart(path.clone(), cut));
+    let opts = Options {
+        threads: 2,
+        chunk_size: 64 << 10,
+        progress: Some(progress),
+        ..Options::default()
+    };
+    let report = engine::run(&rule, std::slice::from_ref(&path), &opts);
+    assert_eq!(report.table.rows.len(), 1000);
+    let (failed, why) = &report.summary.failed[0];
+    assert_eq!(failed, &path);
+    let want = format!("shrank from {} to {cut} bytes while it was read", body.len());
+    assert!(why.starts_with(&want), "{why}");
+}
+
+/// Appends to a file when the run starts reading.
+struct AppendAtStart(std::path::PathBuf);
+
+impl tsreplay::engine::Progress for AppendAtStart {
+    fn start(&self, _total: u64) {
+        use std::io::Write;
+        let mut f = fs::OpenOptions::new().append(true).open(&self.0).unwrap();
+        f.write_all(event(99, "bitsadmin /create late").as_bytes()).unwrap();
+    }
+
+    fn advance(&self, _bytes: u64, _records: u64) {}
+
+    fn finish(&self) {}
+}
+
+#[test]
+fn a_file_that_grows_during_the_run_is_read_as_it_was_opened() {
+    use tsreplay::engine::{self, Options};
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("growing.xml");
+    let first = event(1, "bitsadmin /create j");
+    fs::write(&path, &first).unwrap();
+    let det = tsreplay::spl::Detection::default_rule();
+    let macros = tsreplay::spl::MacroTable::with_defaults();
+    let rule = engine::compile(&det, &macros, tsreplay::cim::Profile::default_profile()).unwrap();
+    let opts = Options {
+        progress: Some(std::sync::Arc::new(AppendAtStart(path.clone()))),
+        ..Options::default()
+    };
+    let report = engine::run(&rule, std::slice::from_ref(&path), &opts);
+    assert_eq!(report.table.rows.len(), 1);
+    assert!(report.summary.failed.is_empty());
+    let grown = first.len() + event(99, "bitsadmin /create late").len();
+    let want = format!(
+        "grew from {} to {grown} bytes; the bytes past {} were not read",
+        first.len(),
+        first.len()
+    );
+    assert_eq!(report.summary.changed, [(path, want)]);
+}

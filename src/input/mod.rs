@@ -38,9 +38,55 @@ pub struct InputFile {
     pub skip: usize,
     /// Whether the text was decoded from UTF-16 (offsets then refer to the decoded text).
     pub decoded: bool,
+    /// Its size and modification time when it was opened.
+    pub opened: Option<(u64, std::time::SystemTime)>,
+}
+
+/// How a file changed while a run read it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Changed {
+    /// It shrank under the map while being read: bytes past `now` were read as zeros.
+    CutWhileRead {
+        /// Its size when opened.
+        was: u64,
+        /// Its size after the run.
+        now: u64,
+    },
+    /// It shrank after its bytes were read: nothing was lost.
+    ShrankAfterRead {
+        /// Its size when opened.
+        was: u64,
+        /// Its size after the run.
+        now: u64,
+    },
+    /// It grew: the bytes past `was` were not read.
+    Grew {
+        /// Its size when opened.
+        was: u64,
+        /// Its size after the run.
+        now: u64,
+    },
+    /// Same size, newer modification time: its content may have been rewritten.
+    Rewritten,
 }
 
 impl InputFile {
+    /// How the file changed since it was opened, if it did.
+    pub fn changed(&self) -> Option<Changed> {
+        let (was, mtime) = self.opened?;
+        let meta = std::fs::metadata(&self.path).ok()?;
+        let now = meta.len();
+        if self.bytes.was_cut() {
+            return Some(Changed::CutWhileRead { was, now });
+        }
+        match now.cmp(&was) {
+            std::cmp::Ordering::Less => Some(Changed::ShrankAfterRead { was, now }),
+            std::cmp::Ordering::Greater => Some(Changed::Grew { was, now }),
+            std::cmp::Ordering::Equal => {
+                meta.modified().ok().filter(|m| *m != mtime).map(|_| Changed::Rewritten)
+            }
+        }
+    }
     /// The bytes records are read from.
     pub fn data(&self) -> &[u8] {
         &self.bytes.as_slice()[self.skip..]
@@ -167,11 +213,15 @@ pub fn open(path: &Path, forced: Option<Format>, chunk_size: usize) -> Opened {
     if streamed {
         return open_stream(path, forced, chunk_size);
     }
+    let opened = std::fs::metadata(path).ok().and_then(|m| Some((m.len(), m.modified().ok()?)));
     let bytes = match mmap::open(path) {
         Ok(b) => b,
         Err(e) => return fail(format!("cannot read: {e}")),
     };
-    recognise(path, bytes, forced)
+    match recognise(path, bytes, forced) {
+        Opened::File(f) => Opened::File(InputFile { opened, ..f }),
+        other => other,
+    }
 }
 
 /// Opens a stream: text goes through the pipeline; EVTX data and UTF-16 text are read whole.
@@ -229,6 +279,7 @@ fn recognise(path: &Path, bytes: Bytes, forced: Option<Format>) -> Opened {
             bytes,
             skip: 0,
             decoded: false,
+            opened: None,
         };
         return Opened::File(file);
     }
@@ -258,5 +309,5 @@ fn recognise(path: &Path, bytes: Bytes, forced: Option<Format>) -> Opened {
         path.display(),
         format.name()
     );
-    Opened::File(InputFile { path: path.to_path_buf(), format, bytes, skip, decoded })
+    Opened::File(InputFile { path: path.to_path_buf(), format, bytes, skip, decoded, opened: None })
 }

@@ -215,6 +215,9 @@ pub struct Summary {
     pub repeated_paths: usize,
     /// Symlinks leading back into a folder being walked (not followed).
     pub loops: Vec<PathBuf>,
+    /// Files that changed during the run without loss (grew, shrank after being read,
+    /// rewritten in place), with what happened.
+    pub changed: Vec<(PathBuf, String)>,
     /// The merged counters.
     pub stats: Stats,
     /// Result rows.
@@ -265,6 +268,9 @@ impl Summary {
         }
         for p in &self.loops {
             let _ = writeln!(out, "  note: symlink loop not followed: {}", shown(p));
+        }
+        for (p, what) in &self.changed {
+            let _ = writeln!(out, "  note: changed during the run: {}: {what}", shown(p));
         }
         if self.files.is_empty() {
             let _ = writeln!(out, "  warning: no input file was read");
