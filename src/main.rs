@@ -188,8 +188,8 @@ struct ReplayArgs {
     #[arg(short, long)]
     quiet: bool,
     /// The most groups the workers may hold together; past it the run stops with an error
-    /// rather than run out of memory (default: a quarter of the available memory at 4 KiB a
-    /// group).
+    /// rather than run out of memory (default: a quarter of the available memory, at an
+    /// estimated 64 bytes a group plus 120 a BY field).
     #[arg(long, value_name = "N")]
     max_groups: Option<usize>,
     /// Log files or folders (walked recursively).
@@ -395,7 +395,9 @@ fn replay(args: &ReplayArgs) -> Result<(Detection, engine::Compiled, engine::Rep
         forced,
         forced_paths: Vec::new(),
         progress: show_progress.then(|| Arc::new(Bar::new()) as Arc<dyn engine::Progress>),
-        max_groups: args.max_groups.unwrap_or_else(engine::default_max_groups),
+        max_groups: args
+            .max_groups
+            .unwrap_or_else(|| engine::default_max_groups(compiled.plan.by.len())),
         interrupt: Some(interrupt_flag()),
     };
     let report = engine::run(&compiled, &args.paths, &opts);

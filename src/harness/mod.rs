@@ -232,7 +232,7 @@ fn run_test(
     let opts = engine::Options {
         threads: setup.threads,
         forced_paths: data.forced,
-        max_groups: engine::default_max_groups(),
+        max_groups: engine::default_max_groups(compiled.plan.by.len()),
         ..engine::Options::default()
     };
     let report = engine::run(compiled, &data.paths, &opts);
