@@ -6,7 +6,7 @@ mod common;
 use std::fs;
 use std::path::Path;
 
-use common::{s, stderr, stdout, tsreplay};
+use common::{run, s, stderr, stdout, write};
 
 /// A Sysmon EventID 1 forwarder line that the default rule matches (team-written).
 const BITS_EVENT: &str = concat!(
@@ -23,17 +23,6 @@ const BITS_EVENT: &str = concat!(
     "<Data Name='ParentImage'>C:\\Windows\\System32\\cmd.exe</Data>",
     "<Data Name='ParentCommandLine'>cmd.exe</Data></EventData></Event>\n"
 );
-
-fn write(dir: &Path, name: &str, bytes: &[u8]) -> String {
-    let p = dir.join(name);
-    fs::write(&p, bytes).unwrap();
-    s(&p).to_string()
-}
-
-fn run(args: &[&str]) -> (i32, String, String) {
-    let out = tsreplay(args);
-    (out.status.code().unwrap_or(-1), stdout(&out), stderr(&out))
-}
 
 #[test]
 fn missing_file_is_reported_and_others_still_run() {

@@ -4,14 +4,9 @@
 
 mod common;
 
-use common::{stderr, stdout, tsreplay};
+use common::{run, tsreplay};
 
 const CASE: &str = "fixtures/cases/bits_job_persistence_v13_full";
-
-fn run(args: &[&str]) -> (i32, String, String) {
-    let out = tsreplay(args);
-    (out.status.code().unwrap_or(-1), stdout(&out), stderr(&out))
-}
 
 /// `compare` of the v13 golden case with `export`, plus extra arguments.
 fn compare(export: &str, extra: &[&str]) -> (i32, String, String) {

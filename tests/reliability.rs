@@ -5,9 +5,8 @@
 mod common;
 
 use std::fs;
-use std::path::Path;
 
-use common::{s, stderr, stdout, tsreplay};
+use common::{run, s, stderr, stdout, write};
 
 /// A Sysmon EventID 1 forwarder line that the default rule matches; `{CMD}` is its command
 /// line and `{GUID}` the last digits of its ProcessGuid (each guid is its own group).
@@ -28,17 +27,6 @@ const EVENT: &str = concat!(
 
 fn event(guid: usize, cmd: &str) -> String {
     EVENT.replace("{GUID}", &format!("{guid:012}")).replace("{CMD}", cmd)
-}
-
-fn write(dir: &Path, name: &str, bytes: &[u8]) -> String {
-    let p = dir.join(name);
-    fs::write(&p, bytes).unwrap();
-    s(&p).to_string()
-}
-
-fn run(args: &[&str]) -> (i32, String, String) {
-    let out = tsreplay(args);
-    (out.status.code().unwrap_or(-1), stdout(&out), stderr(&out))
 }
 
 fn data_rows(csv: &str) -> usize {

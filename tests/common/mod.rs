@@ -66,3 +66,16 @@ pub fn shared_data() -> Option<PathBuf> {
 pub fn s(p: &Path) -> &str {
     p.to_str().expect("paths are UTF-8")
 }
+
+/// Writes `bytes` to `dir/name` and returns the path as text.
+pub fn write(dir: &Path, name: &str, bytes: &[u8]) -> String {
+    let p = dir.join(name);
+    std::fs::write(&p, bytes).expect("the test folder is writable");
+    s(&p).to_string()
+}
+
+/// Runs `tsreplay` with `args`: exit status (-1 for a signal), stdout, stderr.
+pub fn run(args: &[&str]) -> (i32, String, String) {
+    let out = tsreplay(args);
+    (out.status.code().unwrap_or(-1), stdout(&out), stderr(&out))
+}
