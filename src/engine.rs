@@ -28,6 +28,10 @@ use crate::prefilter::Prefilter;
 use crate::schema::{RecordFormat, SourceKind};
 use crate::spl::{CompileError, Detection, MacroTable};
 
+/// The most files one run reads: each is mapped, and the kernel's map count (65,530 by
+/// default) must leave room for thread stacks and the allocator.
+pub const MAX_FILES: usize = 60_000;
+
 /// Default chunk size for text inputs.
 pub const DEFAULT_CHUNK: usize = 4 << 20;
 
@@ -243,7 +247,17 @@ pub fn run(rule: &Compiled, paths: &[PathBuf], opts: &Options) -> Report {
     summary.failed.extend(found.errors.into_iter().map(|e| (e.path, e.reason)));
     let mut files = Vec::new();
     let mut streams = Vec::new();
-    for path in found.files {
+    let mut found_files = found.files;
+    if found_files.len() > MAX_FILES {
+        let reason = format!(
+            "not read: one run reads at most {MAX_FILES} files (each is mapped); give the rest \
+             as another run"
+        );
+        for p in found_files.split_off(MAX_FILES) {
+            summary.failed.push((p, reason.clone()));
+        }
+    }
+    for path in found_files {
         let forced = opts.forced_paths.iter().find(|(p, _)| *p == path).map(|(_, f)| *f);
         match input::open(&path, forced.or(opts.forced), opts.chunk_size) {
             Opened::File(f) => files.push(f),
@@ -279,9 +293,16 @@ pub fn run(rule: &Compiled, paths: &[PathBuf], opts: &Options) -> Report {
     };
     let mut worker = pool.install(|| run_jobs(&ctx, &jobs));
     for (i, s) in streams.into_iter().enumerate() {
+        let path = s.path.clone();
+        let before = (path.as_os_str() != "-" && path.is_file())
+            .then(|| input::Snapshot::of(&path))
+            .flatten();
         let (w, failure) = run_stream(&ctx, &pool, s, files.len() + i, opts.chunk_size);
         worker = worker.merge(w);
         summary.failed.extend(failure);
+        if let Some(change) = before.and_then(|b| input::changed_since(&path, b, false)) {
+            record_change(path, &change, &mut summary);
+        }
     }
     if let Some(p) = progress {
         p.finish();
@@ -298,37 +319,41 @@ pub fn run(rule: &Compiled, paths: &[PathBuf], opts: &Options) -> Report {
     Report { table, summary, stopped }
 }
 
-/// Files that changed while the run read them: a loss (shrank under the map) makes the file
-/// failed; the rest are notes.
+/// Files that changed while the run read them: a possible loss makes the file failed (exit
+/// status 2); growth and replacement are notes.
 fn note_changes(files: &[InputFile], summary: &mut Summary) {
-    use input::Changed;
     for f in files {
-        let Some(change) = f.changed() else { continue };
-        let path = f.path.clone();
-        match change {
-            Changed::CutWhileRead { was, now } => summary.failed.push((
-                path,
-                format!(
-                    "shrank from {was} to {now} bytes while it was read: the bytes past {now} \
-                     read as zeros (counted as damaged text), so records there were lost; rows \
-                     from the records before stand"
-                ),
-            )),
-            Changed::ShrankAfterRead { was, now } => summary.changed.push((
-                path,
-                format!("shrank from {was} to {now} bytes after it was read (nothing lost)"),
-            )),
-            Changed::Grew { was, now } => summary.changed.push((
-                path,
-                format!("grew from {was} to {now} bytes; the bytes past {was} were not read"),
-            )),
-            Changed::Rewritten => summary.changed.push((
-                path,
-                "rewritten in place (same size, newer time): the rows may mix old and new \
-                 content"
-                    .into(),
-            )),
+        if let Some(change) = f.changed() {
+            record_change(f.path.clone(), &change, summary);
         }
+    }
+}
+
+fn record_change(path: PathBuf, change: &input::Changed, summary: &mut Summary) {
+    use input::Changed;
+    let what = match change {
+        Changed::CutWhileRead { was, now } => format!(
+            "was cut while it was read ({was} bytes at open, {now} now): the bytes past the cut \
+             read as zeros (counted as damaged text), so records there were lost; rows from \
+             the records before stand"
+        ),
+        Changed::Shrank { was, now } => format!(
+            "shrank from {was} to {now} bytes during the run: records past byte {now} may not \
+             have been read"
+        ),
+        Changed::Rewritten => "was rewritten during the run (same size, newer time): the rows \
+             may mix old and new content"
+            .to_string(),
+        Changed::Grew { was, now } => {
+            format!("grew from {was} to {now} bytes; the bytes past {was} were not read")
+        }
+        Changed::Replaced => "another file took its name during the run; the file opened was \
+             read as it was"
+            .to_string(),
+    };
+    match change.is_loss() {
+        true => summary.failed.push((path, what)),
+        false => summary.changed.push((path, what)),
     }
 }
 
@@ -376,16 +401,19 @@ fn run_stream(
     let done = std::sync::Mutex::new(Vec::with_capacity(threads));
     let format = s.format;
     let path = s.path.clone();
+    let stop = || ctx.stopping();
+    let stop: &(dyn Fn() -> bool + Sync) = &stop;
     let read = std::thread::scope(|scope| {
         let producer =
-            scope.spawn(move || input::stream::produce(s.stream, format, chunk_size, &tx));
+            scope.spawn(move || input::stream::produce(s.stream, format, chunk_size, &tx, stop));
         pool.scope(|ps| {
             for _ in 0..threads {
                 ps.spawn(|_| {
                     let mut w = Worker::default();
                     for chunk in rx.iter() {
                         if ctx.stopping() {
-                            // Keep draining so the producer never blocks; read nothing more.
+                            // Keep draining so the producer never blocks; it sees the stop
+                            // flag before its next read and ends the stream.
                             continue;
                         }
                         let before = (w.stats.bytes, w.stats.records);

@@ -55,6 +55,8 @@ pub enum UsageError {
     FindingsInCsv,
     /// `--data-dir` is not a folder.
     DataDirNotFolder(std::path::PathBuf),
+    /// `-o` names an input file.
+    OutputIsInput(std::path::PathBuf),
 }
 
 impl Error {
@@ -97,6 +99,9 @@ impl fmt::Display for Error {
                     "--findings needs --format table or --format json (a CSV row has no room)"
                 )
             }
+            Error::Usage(UsageError::OutputIsInput(p)) => {
+                write!(f, "-o names an input ({}): it would replace what it reads", p.display())
+            }
             Error::Usage(UsageError::DataDirNotFolder(p)) => {
                 write!(f, "--data-dir {} is not a folder", p.display())
             }
@@ -105,8 +110,8 @@ impl fmt::Display for Error {
                 f,
                 "stopped: the group tables reached --max-groups {n} (a BY list of near-unique \
                  values over this much input); no table is printed, because it would be \
-                 incomplete. Raise --max-groups (about 2.3 KiB of memory a 20-field group), or \
-                 narrow the input or the BY list"
+                 incomplete. Raise --max-groups (memory grows with the number of groups and the \
+                 length of their values), or narrow the input or the BY list"
             ),
         }
     }

@@ -400,7 +400,11 @@ fn replay(args: &ReplayArgs) -> Result<(Detection, engine::Compiled, engine::Rep
             .unwrap_or_else(|| engine::default_max_groups(compiled.plan.by.len())),
         interrupt: Some(interrupt_flag()),
     };
-    let report = engine::run(&compiled, &args.paths, &opts);
+    let mut report = engine::run(&compiled, &args.paths, &opts);
+    if matches!(report.stopped, Some(engine::Stopped::MaxGroups(_))) {
+        // No table will be printed: the summary must not count rows.
+        report.summary.rows = 0;
+    }
     let summary =
         if args.quiet { report.summary.render_failures() } else { report.summary.render() };
     // A summary that cannot be written (stderr closed or full) is not worth a panic.
@@ -414,6 +418,17 @@ fn replay(args: &ReplayArgs) -> Result<(Detection, engine::Compiled, engine::Rep
 fn run(args: RunArgs) -> Result<u8, Error> {
     if args.findings && matches!(args.format, OutFormat::Csv) {
         return Err(Error::Usage(UsageError::FindingsInCsv));
+    }
+    if let Some(out) = &args.output {
+        let id = tsreplay::input::Snapshot::of(out);
+        let clash = args
+            .replay
+            .paths
+            .iter()
+            .find(|p| id.is_some() && tsreplay::input::Snapshot::same_file(p, out));
+        if let Some(p) = clash {
+            return Err(Error::Usage(UsageError::OutputIsInput(p.clone())));
+        }
     }
     let (det, _, report) = replay(&args.replay)?;
     let format = match args.format {
@@ -432,7 +447,8 @@ fn run(args: RunArgs) -> Result<u8, Error> {
         (None, _) => write::write_table(out, table, format),
     };
     let interrupted = report.stopped == Some(engine::Stopped::Interrupted);
-    match &args.output {
+    WRITING.store(true, Ordering::SeqCst);
+    let written = match &args.output {
         // A file that looks complete must be complete: an interrupted run writes none.
         Some(path) if interrupted => {
             let _ = writeln!(
@@ -440,17 +456,31 @@ fn run(args: RunArgs) -> Result<u8, Error> {
                 "tsreplay: interrupted: {} was not written (the table would be partial)",
                 path.display()
             );
+            Ok(())
         }
-        Some(path) => output::atomic::write_file(path, render)
-            .map_err(|e| Error::WriteFile(path.clone(), e))?,
-        None => write_stdout(render)?,
+        Some(path) => output::atomic::write_file(path, render),
+        None => write_stdout_raw(render),
+    };
+    WRITING.store(false, Ordering::SeqCst);
+    let stopped_writing = matches!(&written, Err(e) if e.kind() == std::io::ErrorKind::Interrupted);
+    match (written, &args.output) {
+        (Err(_), _) if stopped_writing => {}
+        (Err(e), Some(path)) => return Err(Error::WriteFile(path.clone(), e)),
+        (Err(e), None) => return Err(Error::Output(e)),
+        (Ok(()), _) => {}
     }
-    if interrupted {
-        if args.output.is_none() {
-            let _ = writeln!(
-                std::io::stderr(),
-                "tsreplay: interrupted: the table covers only the records read before the signal"
-            );
+    if interrupted || stopped_writing {
+        let what = match (&args.output, stopped_writing) {
+            (Some(p), true) => {
+                format!("{} was not written (the table would be partial)", p.display())
+            }
+            (None, true) => {
+                "the rows printed stop at a row boundary; the rest were not written".into()
+            }
+            _ => "the table covers only the records read before the signal".into(),
+        };
+        if !(interrupted && args.output.is_some()) {
+            let _ = writeln!(std::io::stderr(), "tsreplay: interrupted: {what}");
         }
         return Ok(INTERRUPTED);
     }
@@ -460,19 +490,30 @@ fn run(args: RunArgs) -> Result<u8, Error> {
 /// The exit status of a run stopped by Ctrl-C or SIGTERM (128 + SIGINT, as shells report).
 const INTERRUPTED: u8 = 130;
 
-/// The flag Ctrl-C and SIGTERM set: the first one stops the run at the next record and the
-/// rows so far are printed; a second one ends the process at once.
+/// Whether results are being written: a second signal then waits for the row boundary.
+static WRITING: AtomicBool = AtomicBool::new(false);
+
+/// The flag Ctrl-C and SIGTERM set. The first signal stops the run at the next record (and
+/// the writers at the next row); a second one ends the process at once, unless results are
+/// being written, where the row in progress is finished first.
 fn interrupt_flag() -> Arc<AtomicBool> {
     static FLAG: std::sync::OnceLock<Arc<AtomicBool>> = std::sync::OnceLock::new();
     FLAG.get_or_init(|| {
         let flag = Arc::new(AtomicBool::new(false));
-        for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
-            // Registered first, so it sees the flag before the second handler sets it.
-            let again = signal_hook::flag::register_conditional_shutdown(sig, 130, flag.clone());
-            let first = signal_hook::flag::register(sig, flag.clone());
-            if let Err(e) = again.and(first) {
-                log::debug!("signals: handler not installed ({e}); Ctrl-C ends the run at once");
+        write::stop_on(flag.clone());
+        let sigs = [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM];
+        match signal_hook::iterator::Signals::new(sigs) {
+            Ok(mut signals) => {
+                let seen = flag.clone();
+                std::thread::spawn(move || {
+                    for _ in signals.forever() {
+                        if seen.swap(true, Ordering::SeqCst) && !WRITING.load(Ordering::SeqCst) {
+                            std::process::exit(i32::from(INTERRUPTED));
+                        }
+                    }
+                });
             }
+            Err(e) => log::debug!("signals: not caught ({e}); Ctrl-C ends the run at once"),
         }
         flag
     })
@@ -626,10 +667,20 @@ fn print_stdout(bytes: &[u8]) -> Result<(), Error> {
 
 /// Streams output to stdout through a buffer; a closed pipe ends the output quietly.
 fn write_stdout(write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>) -> Result<(), Error> {
+    write_stdout_raw(write).map_err(Error::Output)
+}
+
+/// `write_stdout`, keeping the I/O error (an `Interrupted` one tells a stop at a row).
+fn write_stdout_raw(
+    write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
+) -> std::io::Result<()> {
     let mut out = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
-    match write(&mut out).and_then(|_| out.flush()) {
+    let result = write(&mut out);
+    // Whole rows already written are flushed, also when the writer stopped at a row.
+    let flushed = out.flush();
+    match result.and(flushed) {
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
-        other => other.map_err(Error::Output),
+        other => other,
     }
 }
 

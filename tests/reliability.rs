@@ -205,7 +205,7 @@ fn a_file_truncated_during_the_run_is_reported_not_fatal() {
     assert_eq!(report.table.rows.len(), 1000);
     let (failed, why) = &report.summary.failed[0];
     assert_eq!(failed, &path);
-    let want = format!("shrank from {} to {cut} bytes while it was read", body.len());
+    let want = format!("was cut while it was read ({} bytes at open, {cut} now)", body.len());
     assert!(why.starts_with(&want), "{why}");
 }
 
@@ -248,4 +248,87 @@ fn a_file_that_grows_during_the_run_is_read_as_it_was_opened() {
         first.len()
     );
     assert_eq!(report.summary.changed, [(path, want)]);
+}
+
+#[test]
+fn a_shrink_inside_the_last_page_is_a_loss_not_a_note() {
+    use tsreplay::engine::{self, Options};
+    let dir = tempfile::tempdir().unwrap();
+    let body: String = (0..10).map(|i| event(i, "bitsadmin /create j")).collect();
+    let path = dir.path().join("tail.xml");
+    fs::write(&path, &body).unwrap();
+    // 10 bytes off the end: inside the last page, so no fault; the last record is cut.
+    let cut = body.len() as u64 - 10;
+    let det = tsreplay::spl::Detection::default_rule();
+    let macros = tsreplay::spl::MacroTable::with_defaults();
+    let rule = engine::compile(&det, &macros, tsreplay::cim::Profile::default_profile()).unwrap();
+    let progress = std::sync::Arc::new(TruncateAtStart(path.clone(), cut));
+    let opts = Options { progress: Some(progress), ..Options::default() };
+    let report = engine::run(&rule, std::slice::from_ref(&path), &opts);
+    assert_eq!(report.table.rows.len(), 9);
+    let (_, why) = &report.summary.failed[0];
+    let want = format!("shrank from {} to {cut} bytes during the run", body.len());
+    assert!(why.starts_with(&want), "{why}");
+}
+
+#[test]
+fn output_to_a_fifo_or_to_an_input_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = write(dir.path(), "one.xml", event(1, "bitsadmin /create j").as_bytes());
+    let fifo = dir.path().join("fifo");
+    assert!(std::process::Command::new("mkfifo").arg(&fifo).status().unwrap().success());
+    let (code, _, err) = run(&["run", "-q", "-o", s(&fifo), &f]);
+    assert_eq!(code, 2);
+    assert!(err.contains("not a regular file"), "{err}");
+    let (code, _, err) = run(&["run", "-q", "-o", &f, &f]);
+    assert_eq!(code, 2);
+    assert!(err.contains("-o names an input"), "{err}");
+    assert_eq!(fs::read_to_string(&f).unwrap(), event(1, "bitsadmin /create j"));
+}
+
+#[test]
+fn a_closed_pipe_ends_csv_output_quietly() {
+    use std::io::BufRead;
+    use std::process::{Command, Stdio};
+    let dir = tempfile::tempdir().unwrap();
+    let body: String = (0..2000).map(|i| event(i, "bitsadmin /create j")).collect();
+    let f = write(dir.path(), "many.xml", body.as_bytes());
+    let mut child = Command::new(env!("CARGO_BIN_EXE_tsreplay"))
+        .args(["run", "-q", "--format", "csv", &f])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    std::io::BufReader::new(child.stdout.take().unwrap()).read_line(&mut first).unwrap();
+    assert!(first.starts_with("action,"));
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+}
+
+#[test]
+fn a_stream_stops_at_the_group_limit_without_reading_to_its_end() {
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+    let mut child = Command::new(env!("CARGO_BIN_EXE_tsreplay"))
+        .args(["run", "-q", "--max-groups", "10", "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let writer = std::thread::spawn(move || {
+        // 200,000 events (about 150 MB), each its own group: far past the limit.
+        for i in 0..200_000 {
+            if stdin.write_all(event(i, "bitsadmin /create j").as_bytes()).is_err() {
+                return i;
+            }
+        }
+        200_000
+    });
+    let out = child.wait_with_output().unwrap();
+    let written = writer.join().unwrap();
+    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+    assert!(written < 200_000, "tsreplay read the whole stream after the stop");
 }

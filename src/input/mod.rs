@@ -38,27 +38,62 @@ pub struct InputFile {
     pub skip: usize,
     /// Whether the text was decoded from UTF-16 (offsets then refer to the decoded text).
     pub decoded: bool,
-    /// Its size and modification time when it was opened.
-    pub opened: Option<(u64, std::time::SystemTime)>,
+    /// Its size, modification time and identity when it was opened.
+    pub opened: Option<Snapshot>,
+    /// Whether the file shrank under its map while it was decoded (UTF-16) at open.
+    pub source_cut: bool,
+}
+
+/// A file's size, modification time and identity (device, inode) at one moment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Snapshot {
+    len: u64,
+    modified: std::time::SystemTime,
+    id: (u64, u64),
+}
+
+impl Snapshot {
+    /// The snapshot of `path` now.
+    pub fn of(path: &Path) -> Option<Snapshot> {
+        let m = std::fs::metadata(path).ok()?;
+        #[cfg(unix)]
+        let id = {
+            use std::os::unix::fs::MetadataExt;
+            (m.dev(), m.ino())
+        };
+        #[cfg(not(unix))]
+        let id = (0, 0);
+        Some(Snapshot { len: m.len(), modified: m.modified().ok()?, id })
+    }
+
+    /// Whether two paths name the same file now.
+    pub fn same_file(a: &Path, b: &Path) -> bool {
+        match (Snapshot::of(a), Snapshot::of(b)) {
+            (Some(x), Some(y)) => x.id == y.id && x.id != (0, 0),
+            _ => false,
+        }
+    }
 }
 
 /// How a file changed while a run read it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Changed {
-    /// It shrank under the map while being read: bytes past `now` were read as zeros.
+    /// It shrank under the map while being read: bytes past the cut were read as zeros.
     CutWhileRead {
         /// Its size when opened.
         was: u64,
         /// Its size after the run.
         now: u64,
     },
-    /// It shrank after its bytes were read: nothing was lost.
-    ShrankAfterRead {
+    /// It is shorter than when opened: what lay past `now` may not have been read.
+    Shrank {
         /// Its size when opened.
         was: u64,
         /// Its size after the run.
         now: u64,
     },
+    /// Same size, newer modification time: its content may have been rewritten under the read.
+    Rewritten,
     /// It grew: the bytes past `was` were not read.
     Grew {
         /// Its size when opened.
@@ -66,27 +101,41 @@ pub enum Changed {
         /// Its size after the run.
         now: u64,
     },
-    /// Same size, newer modification time: its content may have been rewritten.
-    Rewritten,
+    /// Another file now has its name (renamed over it); the file opened was read as it was.
+    Replaced,
+}
+
+impl Changed {
+    /// Whether the change may have cost records (else it is a note).
+    pub fn is_loss(&self) -> bool {
+        matches!(self, Changed::CutWhileRead { .. } | Changed::Shrank { .. } | Changed::Rewritten)
+    }
+}
+
+/// How the file at `path` changed since `then`, if it did; `cut` says whether the map saw
+/// the file shrink under it.
+pub fn changed_since(path: &Path, then: Snapshot, cut: bool) -> Option<Changed> {
+    let now = Snapshot::of(path)?;
+    let (was, len) = (then.len, now.len);
+    if cut {
+        return Some(Changed::CutWhileRead { was, now: len });
+    }
+    if now.id != then.id {
+        return Some(Changed::Replaced);
+    }
+    match len.cmp(&was) {
+        std::cmp::Ordering::Less => Some(Changed::Shrank { was, now: len }),
+        std::cmp::Ordering::Greater => Some(Changed::Grew { was, now: len }),
+        std::cmp::Ordering::Equal => (now.modified != then.modified).then_some(Changed::Rewritten),
+    }
 }
 
 impl InputFile {
     /// How the file changed since it was opened, if it did.
     pub fn changed(&self) -> Option<Changed> {
-        let (was, mtime) = self.opened?;
-        let meta = std::fs::metadata(&self.path).ok()?;
-        let now = meta.len();
-        if self.bytes.was_cut() {
-            return Some(Changed::CutWhileRead { was, now });
-        }
-        match now.cmp(&was) {
-            std::cmp::Ordering::Less => Some(Changed::ShrankAfterRead { was, now }),
-            std::cmp::Ordering::Greater => Some(Changed::Grew { was, now }),
-            std::cmp::Ordering::Equal => {
-                meta.modified().ok().filter(|m| *m != mtime).map(|_| Changed::Rewritten)
-            }
-        }
+        changed_since(&self.path, self.opened?, self.bytes.was_cut() || self.source_cut)
     }
+
     /// The bytes records are read from.
     pub fn data(&self) -> &[u8] {
         &self.bytes.as_slice()[self.skip..]
@@ -213,7 +262,7 @@ pub fn open(path: &Path, forced: Option<Format>, chunk_size: usize) -> Opened {
     if streamed {
         return open_stream(path, forced, chunk_size);
     }
-    let opened = std::fs::metadata(path).ok().and_then(|m| Some((m.len(), m.modified().ok()?)));
+    let opened = Snapshot::of(path);
     let bytes = match mmap::open(path) {
         Ok(b) => b,
         Err(e) => return fail(format!("cannot read: {e}")),
@@ -280,13 +329,19 @@ fn recognise(path: &Path, bytes: Bytes, forced: Option<Format>) -> Opened {
             skip: 0,
             decoded: false,
             opened: None,
+            source_cut: false,
         };
         return Opened::File(file);
     }
-    let (bytes, skip, decoded) = match detect::encoding(raw) {
-        detect::Encoding::Utf8 { bom } => (bytes, bom, false),
-        detect::Encoding::Utf16Le => (Bytes::Owned(detect::decode_utf16(raw, true)), 0, true),
-        detect::Encoding::Utf16Be => (Bytes::Owned(detect::decode_utf16(raw, false)), 0, true),
+    let (decoded_bytes, skip, decoded) = match detect::encoding(raw) {
+        detect::Encoding::Utf8 { bom } => (None, bom, false),
+        detect::Encoding::Utf16Le => (Some(detect::decode_utf16(raw, true)), 0, true),
+        detect::Encoding::Utf16Be => (Some(detect::decode_utf16(raw, false)), 0, true),
+    };
+    let source_cut = bytes.was_cut();
+    let bytes = match decoded_bytes {
+        Some(text) => Bytes::Owned(text),
+        None => bytes,
     };
     if let Some(f) = forced {
         // A forced text format on binary bytes would read as nothing: say so instead.
@@ -309,5 +364,6 @@ fn recognise(path: &Path, bytes: Bytes, forced: Option<Format>) -> Opened {
         path.display(),
         format.name()
     );
-    Opened::File(InputFile { path: path.to_path_buf(), format, bytes, skip, decoded, opened: None })
+    let path = path.to_path_buf();
+    Opened::File(InputFile { path, format, bytes, skip, decoded, opened: None, source_cut })
 }

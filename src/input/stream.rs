@@ -123,14 +123,18 @@ pub fn produce(
     format: Format,
     target: usize,
     tx: &Sender<StreamChunk>,
+    stop: &(dyn Fn() -> bool + Sync),
 ) -> io::Result<u64> {
     let target = target.max(1);
     let mut buf = std::mem::take(&mut s.head);
     let mut base = 0u64;
     let mut eof = false;
     loop {
+        if stop() {
+            return Ok(base);
+        }
         while !eof && buf.len() < target {
-            let more = read_up_to(&mut s.reader, target - buf.len())?;
+            let more = read_or_flush(&mut s.reader, target - buf.len(), &buf, format, base, tx)?;
             eof = more.is_empty();
             buf.extend_from_slice(&more);
         }
@@ -140,7 +144,8 @@ pub fn produce(
         let cut = if eof { Some(buf.len()) } else { last_boundary(&buf, format) };
         let Some(cut) = cut.filter(|c| *c > 0) else {
             // One record longer than the buffer: read on until it ends.
-            let more = read_up_to(&mut s.reader, buf.len().max(target))?;
+            let want = buf.len().max(target);
+            let more = read_or_flush(&mut s.reader, want, &buf, format, base, tx)?;
             eof = more.is_empty();
             buf.extend_from_slice(&more);
             continue;
@@ -156,6 +161,23 @@ pub fn produce(
             return Ok(base);
         }
     }
+}
+
+/// Reads up to `want` bytes; when reading fails, first sends the whole records already in
+/// `buf`, so that the records before a break are read, as the report says.
+fn read_or_flush(
+    reader: &mut dyn Read,
+    want: usize,
+    buf: &[u8],
+    format: Format,
+    base: u64,
+    tx: &Sender<StreamChunk>,
+) -> io::Result<Vec<u8>> {
+    read_up_to(reader, want).inspect_err(|_| {
+        if let Some(cut) = last_boundary(buf, format).filter(|c| *c > 0) {
+            let _ = tx.send(StreamChunk { bytes: buf[..cut].to_vec(), base });
+        }
+    })
 }
 
 /// Where the last whole record of `buf` ends: before the last record start (XML) or after the
@@ -189,7 +211,8 @@ mod tests {
             head: text[..3].to_vec(),
             kind: "test",
         };
-        let producer = std::thread::spawn(move || produce(s, format, target, &tx).unwrap());
+        let producer =
+            std::thread::spawn(move || produce(s, format, target, &tx, &|| false).unwrap());
         let got: Vec<_> = rx.iter().map(|c| (c.base, c.bytes)).collect();
         assert_eq!(producer.join().unwrap(), text.len() as u64);
         got

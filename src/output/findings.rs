@@ -150,6 +150,7 @@ pub fn write_json(
     table: &ResultTable,
 ) -> std::io::Result<()> {
     for row in &table.rows {
+        super::write::check_stop()?;
         let mut obj = serde_json::Map::new();
         for (k, v) in table.columns.iter().zip(row) {
             obj.insert(k.clone(), Value::String(v.clone()));

@@ -3,6 +3,8 @@
 //! Owns byte-exact rendering. It must not change, reorder or drop a value.
 
 use std::io::{self, Write};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, OnceLock};
 
 use super::ResultTable;
 
@@ -17,6 +19,30 @@ pub enum Format {
     Json,
 }
 
+/// The flag that, once set (Ctrl-C), stops the writers at the next row boundary.
+static STOP: OnceLock<Arc<AtomicBool>> = OnceLock::new();
+
+/// Makes the writers stop at a row boundary once `flag` is set.
+pub fn stop_on(flag: Arc<AtomicBool>) {
+    let _ = STOP.set(flag);
+}
+
+/// An `Interrupted` error when the stop flag is set: checked before each row.
+pub fn check_stop() -> io::Result<()> {
+    match STOP.get().is_some_and(|f| f.load(Ordering::Relaxed)) {
+        true => Err(io::Error::new(io::ErrorKind::Interrupted, "interrupted")),
+        false => Ok(()),
+    }
+}
+
+/// A CSV error as the I/O error it wraps (a closed pipe stays a closed pipe).
+fn csv_io(e: csv::Error) -> io::Error {
+    match e.into_kind() {
+        csv::ErrorKind::Io(e) => e,
+        other => io::Error::other(format!("{other:?}")),
+    }
+}
+
 /// Writes `table` in `format`.
 pub fn write_table(out: &mut dyn Write, table: &ResultTable, format: Format) -> io::Result<()> {
     match format {
@@ -28,15 +54,17 @@ pub fn write_table(out: &mut dyn Write, table: &ResultTable, format: Format) -> 
 
 fn write_csv(out: &mut dyn Write, table: &ResultTable) -> io::Result<()> {
     let mut w = csv::WriterBuilder::new().terminator(csv::Terminator::Any(b'\n')).from_writer(out);
-    w.write_record(&table.columns)?;
+    w.write_record(&table.columns).map_err(csv_io)?;
     for row in &table.rows {
-        w.write_record(row)?;
+        check_stop()?;
+        w.write_record(row).map_err(csv_io)?;
     }
     w.flush()
 }
 
 fn write_json(out: &mut dyn Write, table: &ResultTable) -> io::Result<()> {
     for row in &table.rows {
+        check_stop()?;
         let mut obj = serde_json::Map::new();
         for (k, v) in table.columns.iter().zip(row) {
             obj.insert(k.clone(), serde_json::Value::String(v.clone()));
@@ -75,6 +103,7 @@ fn write_aligned(out: &mut dyn Write, table: &ResultTable) -> io::Result<()> {
     let rule: Vec<String> = widths.iter().map(|w| "-".repeat(*w)).collect();
     write_line(out, &rule, &widths)?;
     for row in &table.rows {
+        check_stop()?;
         let cells: Vec<String> = row.iter().map(|c| visible(c)).collect();
         write_line(out, &cells, &widths)?;
     }
