@@ -241,46 +241,13 @@ impl Worker {
 /// Replays the rule over `paths`.
 pub fn run(rule: &Compiled, paths: &[PathBuf], opts: &Options) -> Report {
     let started = Instant::now();
-    let found = input::discover(paths);
-    let mut summary =
-        Summary { repeated_paths: found.repeats, loops: found.loops, ..Summary::default() };
-    summary.failed.extend(found.errors.into_iter().map(|e| (e.path, e.reason)));
-    let mut files = Vec::new();
-    let mut streams = Vec::new();
-    let mut found_files = found.files;
-    if found_files.len() > MAX_FILES {
-        let reason = format!(
-            "not read: one run reads at most {MAX_FILES} files (each is mapped); give the rest \
-             as another run"
-        );
-        for p in found_files.split_off(MAX_FILES) {
-            summary.failed.push((p, reason.clone()));
-        }
-    }
-    for path in found_files {
-        let forced = opts.forced_paths.iter().find(|(p, _)| *p == path).map(|(_, f)| *f);
-        match input::open(&path, forced.or(opts.forced), opts.chunk_size) {
-            Opened::File(f) => files.push(f),
-            Opened::Stream(s) => streams.push(s),
-            Opened::Empty(p) => summary.empty.push(p),
-            Opened::Failed(e) => summary.failed.push((e.path, e.reason)),
-        }
-    }
-    summary.files = files.iter().map(|f| f.path.clone()).collect();
-    summary.files.extend(streams.iter().map(|s| s.path.clone()));
+    let (files, streams, mut summary) = open_inputs(paths, opts);
     let jobs = plan_jobs(&files, opts.chunk_size);
     let progress = opts.progress.as_deref();
     if let Some(p) = progress {
         p.start(files.iter().map(|f| f.data().len() as u64).sum());
     }
-    let pool = rayon::ThreadPoolBuilder::new().num_threads(opts.threads).build();
-    let pool = match pool {
-        Ok(pool) => pool,
-        Err(e) => {
-            log::debug!("engine: thread pool not built ({e}); one thread");
-            rayon::ThreadPoolBuilder::new().num_threads(1).build().expect("one thread starts")
-        }
-    };
+    let pool = thread_pool(opts.threads);
     let ctx = Ctx {
         rule,
         files: &files,
@@ -317,6 +284,51 @@ pub fn run(rule: &Compiled, paths: &[PathBuf], opts: &Options) -> Report {
         log::debug!("engine: stopped before the end of the input: {why:?}");
     }
     Report { table, summary, stopped }
+}
+
+/// Walks the paths and opens each file: mapped files, streams, and the summary so far
+/// (paths not read, empty files, repeats, loops).
+fn open_inputs(
+    paths: &[PathBuf],
+    opts: &Options,
+) -> (Vec<InputFile>, Vec<input::StreamInput>, Summary) {
+    let found = input::discover(paths);
+    let mut summary =
+        Summary { repeated_paths: found.repeats, loops: found.loops, ..Summary::default() };
+    summary.failed.extend(found.errors.into_iter().map(|e| (e.path, e.reason)));
+    let mut found_files = found.files;
+    if found_files.len() > MAX_FILES {
+        let reason = format!(
+            "not read: one run reads at most {MAX_FILES} files (each is mapped); give the rest \
+             as another run"
+        );
+        for p in found_files.split_off(MAX_FILES) {
+            summary.failed.push((p, reason.clone()));
+        }
+    }
+    let (mut files, mut streams) = (Vec::new(), Vec::new());
+    for path in found_files {
+        let forced = opts.forced_paths.iter().find(|(p, _)| *p == path).map(|(_, f)| *f);
+        match input::open(&path, forced.or(opts.forced), opts.chunk_size) {
+            Opened::File(f) => files.push(f),
+            Opened::Stream(s) => streams.push(s),
+            Opened::Empty(p) => summary.empty.push(p),
+            Opened::Failed(e) => summary.failed.push((e.path, e.reason)),
+        }
+    }
+    summary.files = files.iter().map(|f| f.path.clone()).collect();
+    summary.files.extend(streams.iter().map(|s| s.path.clone()));
+    (files, streams, summary)
+}
+
+fn thread_pool(threads: usize) -> rayon::ThreadPool {
+    match rayon::ThreadPoolBuilder::new().num_threads(threads).build() {
+        Ok(pool) => pool,
+        Err(e) => {
+            log::debug!("engine: thread pool not built ({e}); one thread");
+            rayon::ThreadPoolBuilder::new().num_threads(1).build().expect("one thread starts")
+        }
+    }
 }
 
 /// Files that changed while the run read them: a possible loss makes the file failed (exit

@@ -470,21 +470,23 @@ fn run(args: RunArgs) -> Result<u8, Error> {
         (Ok(()), _) => {}
     }
     if interrupted || stopped_writing {
-        let what = match (&args.output, stopped_writing) {
-            (Some(p), true) => {
-                format!("{} was not written (the table would be partial)", p.display())
-            }
-            (None, true) => {
-                "the rows printed stop at a row boundary; the rest were not written".into()
-            }
-            _ => "the table covers only the records read before the signal".into(),
-        };
-        if !(interrupted && args.output.is_some()) {
-            let _ = writeln!(std::io::stderr(), "tsreplay: interrupted: {what}");
-        }
+        say_interrupted(args.output.as_deref(), interrupted, stopped_writing);
         return Ok(INTERRUPTED);
     }
     Ok(if report.summary.failed.is_empty() { 0 } else { 2 })
+}
+
+/// Tells what an interrupted run left: a partial table on stdout, or no `-o` file.
+fn say_interrupted(output: Option<&std::path::Path>, during_read: bool, during_write: bool) {
+    if during_read && output.is_some() {
+        return; // Said before the output step.
+    }
+    let what = match (output, during_write) {
+        (Some(p), true) => format!("{} was not written (the table would be partial)", p.display()),
+        (None, true) => "the rows printed stop at a row boundary; the rest were not written".into(),
+        _ => "the table covers only the records read before the signal".into(),
+    };
+    let _ = writeln!(std::io::stderr(), "tsreplay: interrupted: {what}");
 }
 
 /// The exit status of a run stopped by Ctrl-C or SIGTERM (128 + SIGINT, as shells report).
