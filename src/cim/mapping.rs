@@ -120,9 +120,9 @@ fn event_time(section: &Section, raw: &RawEvent<'_>) -> Option<(i64, bool)> {
 
 /// The CIM value of one field: the add-on rule, then the CIM default.
 fn cim_value<'a>(section: &Section, field: &str, raw: &RawEvent<'a>) -> Vec<Cow<'a, str>> {
-    let mut values = ta_value(section, field, raw);
-    let cim_applies = section.fields.get(field).is_none_or(|r| r.cim_default);
-    if values.is_empty() && cim_applies {
+    let rule = section.fields.get(field);
+    let mut values = rule.map_or_else(Vec::new, |r| rule_value(r, raw));
+    if values.is_empty() && rule.is_none_or(|r| r.cim_default) {
         values = cim_default(section, field, raw);
     }
     if field == dm::LOWER_CASED {
@@ -159,7 +159,11 @@ fn first_token_cow<'a>(v: &Cow<'a, str>) -> Option<Cow<'a, str>> {
 
 /// The add-on's value for `field`, or nothing.
 fn ta_value<'a>(section: &Section, field: &str, raw: &RawEvent<'a>) -> Vec<Cow<'a, str>> {
-    let Some(rule) = section.fields.get(field) else { return Vec::new() };
+    section.fields.get(field).map_or_else(Vec::new, |r| rule_value(r, raw))
+}
+
+/// What one field rule gives for an event.
+fn rule_value<'a>(rule: &FieldRule, raw: &RawEvent<'a>) -> Vec<Cow<'a, str>> {
     if !when_holds(rule.when.as_ref(), raw) {
         return Vec::new();
     }

@@ -177,23 +177,8 @@ pub fn read_job(path: &Path) -> Result<JobStats, ExportError> {
 
 /// The file's text, and whether it held invalid UTF-8.
 fn read_text(path: &Path) -> Result<(String, bool), ExportErrorKind> {
-    let meta = std::fs::metadata(path).map_err(|e| ExportErrorKind::Read(e.to_string()))?;
-    if !meta.is_file() {
-        return Err(ExportErrorKind::Read("not a regular file".into()));
-    }
-    if meta.len() > MAX_EXPORT {
-        return Err(ExportErrorKind::Read("larger than 1 GiB".into()));
-    }
-    // metadata().len() is 0 for /proc files and the like: the read itself is bounded too.
-    use std::io::Read;
-    let file = std::fs::File::open(path).map_err(|e| ExportErrorKind::Read(e.to_string()))?;
-    let mut bytes = Vec::new();
-    file.take(MAX_EXPORT + 1)
-        .read_to_end(&mut bytes)
+    let bytes = crate::input::read_regular(path, MAX_EXPORT, "1 GiB")
         .map_err(|e| ExportErrorKind::Read(e.to_string()))?;
-    if bytes.len() as u64 > MAX_EXPORT {
-        return Err(ExportErrorKind::Read("larger than 1 GiB".into()));
-    }
     // An export is text; a stray invalid byte should not make it unreadable.
     match String::from_utf8(bytes) {
         Ok(t) => Ok((t, false)),

@@ -583,12 +583,9 @@ pub fn detection_files(paths: &[PathBuf]) -> (Vec<PathBuf>, Vec<PathBuf>) {
 /// cannot be read or parsed counts as one, so that its error is reported where its tests
 /// would be.
 fn looks_like_detection(path: &Path) -> bool {
-    use crate::spl::rule::{flow_depth, read_text_file, MAX_FLOW_DEPTH};
+    use crate::spl::rule::{parse_yaml, read_text_file};
     let Ok(text) = read_text_file(path) else { return true };
-    if flow_depth(&text) > MAX_FLOW_DEPTH {
-        return true;
-    }
-    match serde_yaml_ng::from_str::<serde_yaml_ng::Value>(&text) {
+    match parse_yaml(&text) {
         Ok(v) => {
             let has = |k: &str| v.get(k).is_some();
             let detection_keys = has("status") || has("tags") || has("data_source");

@@ -16,6 +16,27 @@ use std::path::{Path, PathBuf};
 pub use detect::Format;
 pub use mmap::Bytes;
 
+/// Reads a whole regular file of at most `max` bytes (`limit` names the size in the error).
+/// The read itself is bounded, since the length is 0 for files such as those in /proc; a
+/// device or a pipe (possibly endless) is refused.
+pub fn read_regular(path: &Path, max: u64, limit: &str) -> std::io::Result<Vec<u8>> {
+    use std::io::Read;
+    let too_large = || std::io::Error::other(format!("larger than {limit}"));
+    let meta = std::fs::metadata(path)?;
+    if !meta.is_file() {
+        return Err(std::io::Error::other("not a regular file"));
+    }
+    if meta.len() > max {
+        return Err(too_large());
+    }
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)?.take(max + 1).read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > max {
+        return Err(too_large());
+    }
+    Ok(bytes)
+}
+
 /// A path that could not be used, and why.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct InputError {

@@ -73,12 +73,8 @@ impl MacroTable {
         for file in &files {
             let text =
                 super::rule::read_text_file(file).map_err(|e| bad_file(file, &e.to_string()))?;
-            if super::rule::flow_depth(&text) > super::rule::MAX_FLOW_DEPTH {
-                let why = format!("`[` or `{{` nested deeper than {}", super::rule::MAX_FLOW_DEPTH);
-                return Err(bad_file(file, &why));
-            }
-            let value: serde_yaml_ng::Value =
-                serde_yaml_ng::from_str(&text).map_err(|e| bad_file(file, &e.to_string()))?;
+            let value =
+                super::rule::parse_yaml(&text).map_err(|e| bad_file(file, &e.to_string()))?;
             let defs: Vec<MacroDef> = match value {
                 serde_yaml_ng::Value::Sequence(_) => {
                     serde_yaml_ng::from_value(value).map_err(|e| bad_file(file, &e.to_string()))?

@@ -37,15 +37,10 @@ pub struct Detection {
 impl Detection {
     /// Parses detection YAML text.
     pub fn from_yaml(text: &str) -> Result<Detection, CompileError> {
-        let bad = |e: serde_yaml_ng::Error| {
-            CompileError::bare(CompileErrorKind::BadRuleYaml { reason: e.to_string() })
-        };
-        if flow_depth(text) > MAX_FLOW_DEPTH {
-            let reason = format!("`[` or `{{` nested deeper than {MAX_FLOW_DEPTH} levels");
-            return Err(CompileError::bare(CompileErrorKind::BadRuleYaml { reason }));
-        }
-        let doc: serde_yaml_ng::Value = serde_yaml_ng::from_str(text).map_err(bad)?;
-        let mut det: Detection = serde_yaml_ng::from_value(doc.clone()).map_err(bad)?;
+        let bad = |reason: String| CompileError::bare(CompileErrorKind::BadRuleYaml { reason });
+        let doc = parse_yaml(text).map_err(|e| bad(e.to_string()))?;
+        let mut det: Detection =
+            serde_yaml_ng::from_value(doc.clone()).map_err(|e| bad(e.to_string()))?;
         det.doc = doc;
         Ok(det)
     }
@@ -99,11 +94,41 @@ const MAX_TEXT_FILE: u64 = 16 << 20;
 
 /// The deepest flow nesting (`[`, `{`) a YAML file may have: the YAML parser takes quadratic
 /// time on deep flow nesting before its own recursion limit refuses it.
-pub const MAX_FLOW_DEPTH: usize = 64;
+const MAX_FLOW_DEPTH: usize = 64;
+
+/// Why YAML text was not read.
+#[derive(Debug)]
+pub enum YamlError {
+    /// Flow nesting deeper than `MAX_FLOW_DEPTH`, refused before parsing.
+    TooDeep,
+    /// The parser's error.
+    Parse(serde_yaml_ng::Error),
+}
+
+impl std::fmt::Display for YamlError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            YamlError::TooDeep => {
+                write!(f, "`[` or `{{` nested deeper than {MAX_FLOW_DEPTH} levels")
+            }
+            YamlError::Parse(e) => write!(f, "{e}"),
+        }
+    }
+}
+
+impl std::error::Error for YamlError {}
+
+/// Parses YAML text (rules, macros), refusing deep flow nesting before the parser sees it.
+pub fn parse_yaml(text: &str) -> Result<serde_yaml_ng::Value, YamlError> {
+    if flow_depth(text) > MAX_FLOW_DEPTH {
+        return Err(YamlError::TooDeep);
+    }
+    serde_yaml_ng::from_str(text).map_err(YamlError::Parse)
+}
 
 /// The deepest `[`/`{` nesting in YAML text, counting every bracket (inside quotes and
 /// comments too, so that no quoting trick hides nesting from the check).
-pub fn flow_depth(text: &str) -> usize {
+fn flow_depth(text: &str) -> usize {
     let (mut depth, mut max) = (0usize, 0usize);
     for &b in text.as_bytes() {
         match b {
@@ -121,21 +146,8 @@ pub fn flow_depth(text: &str) -> usize {
 /// Reads a configuration text file: a regular file (a device or a pipe could be endless) of
 /// at most 16 MiB.
 pub fn read_text_file(path: &Path) -> std::io::Result<String> {
-    let meta = std::fs::metadata(path)?;
-    if !meta.is_file() {
-        return Err(std::io::Error::other("not a regular file"));
-    }
-    if meta.len() > MAX_TEXT_FILE {
-        return Err(std::io::Error::other("larger than 16 MiB"));
-    }
-    // The length can be 0 for files that are not (/proc): the read is bounded too.
-    use std::io::Read;
-    let mut text = String::new();
-    std::fs::File::open(path)?.take(MAX_TEXT_FILE + 1).read_to_string(&mut text)?;
-    if text.len() as u64 > MAX_TEXT_FILE {
-        return Err(std::io::Error::other("larger than 16 MiB"));
-    }
-    Ok(text)
+    let bytes = crate::input::read_regular(path, MAX_TEXT_FILE, "16 MiB")?;
+    String::from_utf8(bytes).map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))
 }
 
 #[cfg(test)]
