@@ -9,20 +9,8 @@ use std::path::Path;
 use common::{run, s, stderr, stdout, write};
 
 /// A Sysmon EventID 1 forwarder line that the default rule matches (team-written).
-const BITS_EVENT: &str = concat!(
-    "<Event xmlns='http://schemas.microsoft.com/win/2004/08/events/event'><System>",
-    "<Provider Name='Microsoft-Windows-Sysmon'/><EventID>1</EventID>",
-    "<TimeCreated SystemTime='2024-01-02T03:04:05.9000000Z'/>",
-    "<Channel>Microsoft-Windows-Sysmon/Operational</Channel><Computer>lab-pc</Computer>",
-    "<Security UserID='S-1-5-18'/></System><EventData>",
-    "<Data Name='UtcTime'>2024-01-02 03:04:05.123</Data>",
-    "<Data Name='ProcessGuid'>{11111111-2222-3333-4444-555555555555}</Data>",
-    "<Data Name='ProcessId'>42</Data>",
-    "<Data Name='Image'>C:\\Windows\\System32\\bitsadmin.exe</Data>",
-    "<Data Name='CommandLine'>bitsadmin /create job</Data><Data Name='User'>LAB\\eve</Data>",
-    "<Data Name='ParentImage'>C:\\Windows\\System32\\cmd.exe</Data>",
-    "<Data Name='ParentCommandLine'>cmd.exe</Data></EventData></Event>\n"
-);
+static BITS_EVENT: std::sync::LazyLock<String> =
+    std::sync::LazyLock::new(|| common::event(555_555_555_555, "bitsadmin /create job"));
 
 #[test]
 fn missing_file_is_reported_and_others_still_run() {
@@ -63,7 +51,7 @@ fn empty_and_whitespace_files_are_noted_not_failed() {
 fn truncated_xml_record_is_counted_with_its_offset() {
     let dir = tempfile::tempdir().unwrap();
     let cut = &BITS_EVENT[..BITS_EVENT.find("<Data Name='User'>").unwrap()];
-    let body = format!("{BITS_EVENT}{cut}\n{BITS_EVENT}");
+    let body = format!("{}{cut}\n{}", *BITS_EVENT, *BITS_EVENT);
     let f = write(dir.path(), "cut.xml", body.as_bytes());
     let (code, out, err) = run(&["run", "--format", "csv", &f]);
     assert_eq!(code, 0, "{err}");

@@ -5,28 +5,49 @@
 mod common;
 
 use std::fs;
+use std::path::Path;
 
-use common::{run, s, stderr, stdout, write};
+use common::{event, run, s, stderr, stdout, write};
 
-/// A Sysmon EventID 1 forwarder line that the default rule matches; `{CMD}` is its command
-/// line and `{GUID}` the last digits of its ProcessGuid (each guid is its own group).
-const EVENT: &str = concat!(
-    "<Event xmlns='http://schemas.microsoft.com/win/2004/08/events/event'><System>",
-    "<Provider Name='Microsoft-Windows-Sysmon'/><EventID>1</EventID>",
-    "<TimeCreated SystemTime='2024-01-02T03:04:05.9000000Z'/>",
-    "<Channel>Microsoft-Windows-Sysmon/Operational</Channel><Computer>lab-pc</Computer>",
-    "<Security UserID='S-1-5-18'/></System><EventData>",
-    "<Data Name='UtcTime'>2024-01-02 03:04:05.123</Data>",
-    "<Data Name='ProcessGuid'>{11111111-2222-3333-4444-{GUID}}</Data>",
-    "<Data Name='ProcessId'>42</Data>",
-    "<Data Name='Image'>C:\\Windows\\System32\\bitsadmin.exe</Data>",
-    "<Data Name='CommandLine'>{CMD}</Data><Data Name='User'>LAB\\eve</Data>",
-    "<Data Name='ParentImage'>C:\\Windows\\System32\\cmd.exe</Data>",
-    "<Data Name='ParentCommandLine'>cmd.exe</Data></EventData></Event>\n"
-);
+/// Starts `tsreplay` with `args`, its standard streams piped.
+fn spawn(args: &[&str]) -> std::process::Child {
+    use std::process::{Command, Stdio};
+    Command::new(env!("CARGO_BIN_EXE_tsreplay"))
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the tsreplay binary runs")
+}
 
-fn event(guid: usize, cmd: &str) -> String {
-    EVENT.replace("{GUID}", &format!("{guid:012}")).replace("{CMD}", cmd)
+/// The default rule, compiled with the embedded macros and profile.
+fn default_rule() -> tsreplay::engine::Compiled {
+    let det = tsreplay::spl::Detection::default_rule();
+    let macros = tsreplay::spl::MacroTable::with_defaults();
+    tsreplay::engine::compile(&det, &macros, tsreplay::cim::Profile::default_profile()).unwrap()
+}
+
+/// Runs an action when the run starts reading (after the files were opened and mapped), as
+/// a collector rotating or appending to a log would.
+struct AtStart(Box<dyn Fn() + Send + Sync>);
+
+impl tsreplay::engine::Progress for AtStart {
+    fn start(&self, _total: u64) {
+        (self.0)()
+    }
+
+    fn advance(&self, _bytes: u64, _records: u64) {}
+
+    fn finish(&self) {}
+}
+
+/// An `AtStart` that truncates `path` to `len` bytes.
+fn truncate_at_start(path: &Path, len: u64) -> std::sync::Arc<AtStart> {
+    let path = path.to_path_buf();
+    std::sync::Arc::new(AtStart(Box::new(move || {
+        fs::OpenOptions::new().write(true).open(&path).unwrap().set_len(len).unwrap();
+    })))
 }
 
 fn data_rows(csv: &str) -> usize {
@@ -138,14 +159,8 @@ fn output_file_is_complete_or_untouched() {
 #[test]
 fn an_interrupted_run_says_so_and_prints_whole_rows() {
     use std::io::Write;
-    use std::process::{Command, Stdio};
-    let mut child = Command::new(env!("CARGO_BIN_EXE_tsreplay"))
-        .args(["run", "-q", "--format", "csv", "-"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    use std::process::Command;
+    let mut child = spawn(&["run", "-q", "--format", "csv", "-"]);
     let mut stdin = child.stdin.take().unwrap();
     stdin.write_all(event(1, "bitsadmin /create a").as_bytes()).unwrap();
     stdin.flush().unwrap();
@@ -166,21 +181,6 @@ fn an_interrupted_run_says_so_and_prints_whole_rows() {
     assert!(data_rows(&text) <= 1, "the record after the signal is not read: {text}");
 }
 
-/// Truncates a file when the run starts reading (after it was opened and mapped), as a
-/// collector rotating a log would.
-struct TruncateAtStart(std::path::PathBuf, u64);
-
-impl tsreplay::engine::Progress for TruncateAtStart {
-    fn start(&self, _total: u64) {
-        let f = fs::OpenOptions::new().write(true).open(&self.0).unwrap();
-        f.set_len(self.1).unwrap();
-    }
-
-    fn advance(&self, _bytes: u64, _records: u64) {}
-
-    fn finish(&self) {}
-}
-
 #[test]
 fn a_file_truncated_during_the_run_is_reported_not_fatal() {
     use tsreplay::engine::{self, Options};
@@ -191,10 +191,8 @@ fn a_file_truncated_during_the_run_is_reported_not_fatal() {
     fs::write(&path, &body).unwrap();
     // Cut in the middle of event 1000: 1000 whole events stay.
     let cut = (1000 * one + one / 2) as u64;
-    let det = tsreplay::spl::Detection::default_rule();
-    let macros = tsreplay::spl::MacroTable::with_defaults();
-    let rule = engine::compile(&det, &macros, tsreplay::cim::Profile::default_profile()).unwrap();
-    let progress = std::sync::Arc::new(TruncateAtStart(path.clone(), cut));
+    let rule = default_rule();
+    let progress = truncate_at_start(&path, cut);
     let opts = Options {
         threads: 2,
         chunk_size: 64 << 10,
@@ -209,19 +207,14 @@ fn a_file_truncated_during_the_run_is_reported_not_fatal() {
     assert!(why.starts_with(&want), "{why}");
 }
 
-/// Appends to a file when the run starts reading.
-struct AppendAtStart(std::path::PathBuf);
-
-impl tsreplay::engine::Progress for AppendAtStart {
-    fn start(&self, _total: u64) {
+/// An `AtStart` that appends one more event to `path`.
+fn append_at_start(path: &Path) -> std::sync::Arc<AtStart> {
+    let path = path.to_path_buf();
+    std::sync::Arc::new(AtStart(Box::new(move || {
         use std::io::Write;
-        let mut f = fs::OpenOptions::new().append(true).open(&self.0).unwrap();
+        let mut f = fs::OpenOptions::new().append(true).open(&path).unwrap();
         f.write_all(event(99, "bitsadmin /create late").as_bytes()).unwrap();
-    }
-
-    fn advance(&self, _bytes: u64, _records: u64) {}
-
-    fn finish(&self) {}
+    })))
 }
 
 #[test]
@@ -231,13 +224,8 @@ fn a_file_that_grows_during_the_run_is_read_as_it_was_opened() {
     let path = dir.path().join("growing.xml");
     let first = event(1, "bitsadmin /create j");
     fs::write(&path, &first).unwrap();
-    let det = tsreplay::spl::Detection::default_rule();
-    let macros = tsreplay::spl::MacroTable::with_defaults();
-    let rule = engine::compile(&det, &macros, tsreplay::cim::Profile::default_profile()).unwrap();
-    let opts = Options {
-        progress: Some(std::sync::Arc::new(AppendAtStart(path.clone()))),
-        ..Options::default()
-    };
+    let rule = default_rule();
+    let opts = Options { progress: Some(append_at_start(&path)), ..Options::default() };
     let report = engine::run(&rule, std::slice::from_ref(&path), &opts);
     assert_eq!(report.table.rows.len(), 1);
     assert!(report.summary.failed.is_empty());
@@ -259,10 +247,8 @@ fn a_shrink_inside_the_last_page_is_a_loss_not_a_note() {
     fs::write(&path, &body).unwrap();
     // 10 bytes off the end: inside the last page, so no fault; the last record is cut.
     let cut = body.len() as u64 - 10;
-    let det = tsreplay::spl::Detection::default_rule();
-    let macros = tsreplay::spl::MacroTable::with_defaults();
-    let rule = engine::compile(&det, &macros, tsreplay::cim::Profile::default_profile()).unwrap();
-    let progress = std::sync::Arc::new(TruncateAtStart(path.clone(), cut));
+    let rule = default_rule();
+    let progress = truncate_at_start(&path, cut);
     let opts = Options { progress: Some(progress), ..Options::default() };
     let report = engine::run(&rule, std::slice::from_ref(&path), &opts);
     assert_eq!(report.table.rows.len(), 9);
@@ -289,16 +275,10 @@ fn output_to_a_fifo_or_to_an_input_is_refused() {
 #[test]
 fn a_closed_pipe_ends_csv_output_quietly() {
     use std::io::BufRead;
-    use std::process::{Command, Stdio};
     let dir = tempfile::tempdir().unwrap();
     let body: String = (0..2000).map(|i| event(i, "bitsadmin /create j")).collect();
     let f = write(dir.path(), "many.xml", body.as_bytes());
-    let mut child = Command::new(env!("CARGO_BIN_EXE_tsreplay"))
-        .args(["run", "-q", "--format", "csv", &f])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child = spawn(&["run", "-q", "--format", "csv", &f]);
     let mut first = String::new();
     std::io::BufReader::new(child.stdout.take().unwrap()).read_line(&mut first).unwrap();
     assert!(first.starts_with("action,"));
@@ -309,14 +289,7 @@ fn a_closed_pipe_ends_csv_output_quietly() {
 #[test]
 fn a_stream_stops_at_the_group_limit_without_reading_to_its_end() {
     use std::io::Write;
-    use std::process::{Command, Stdio};
-    let mut child = Command::new(env!("CARGO_BIN_EXE_tsreplay"))
-        .args(["run", "-q", "--max-groups", "10", "-"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child = spawn(&["run", "-q", "--max-groups", "10", "-"]);
     let mut stdin = child.stdin.take().unwrap();
     let writer = std::thread::spawn(move || {
         // 200,000 events (about 150 MB), each its own group: far past the limit.

@@ -79,3 +79,25 @@ pub fn run(args: &[&str]) -> (i32, String, String) {
     let out = tsreplay(args);
     (out.status.code().unwrap_or(-1), stdout(&out), stderr(&out))
 }
+
+/// A Sysmon EventID 1 forwarder line that the default rule matches; `{CMD}` is its command
+/// line and `{GUID}` the last digits of its ProcessGuid (each guid is its own group).
+pub const EVENT: &str = concat!(
+    "<Event xmlns='http://schemas.microsoft.com/win/2004/08/events/event'><System>",
+    "<Provider Name='Microsoft-Windows-Sysmon'/><EventID>1</EventID>",
+    "<TimeCreated SystemTime='2024-01-02T03:04:05.9000000Z'/>",
+    "<Channel>Microsoft-Windows-Sysmon/Operational</Channel><Computer>lab-pc</Computer>",
+    "<Security UserID='S-1-5-18'/></System><EventData>",
+    "<Data Name='UtcTime'>2024-01-02 03:04:05.123</Data>",
+    "<Data Name='ProcessGuid'>{11111111-2222-3333-4444-{GUID}}</Data>",
+    "<Data Name='ProcessId'>42</Data>",
+    "<Data Name='Image'>C:\\Windows\\System32\\bitsadmin.exe</Data>",
+    "<Data Name='CommandLine'>{CMD}</Data><Data Name='User'>LAB\\eve</Data>",
+    "<Data Name='ParentImage'>C:\\Windows\\System32\\cmd.exe</Data>",
+    "<Data Name='ParentCommandLine'>cmd.exe</Data></EventData></Event>\n"
+);
+
+/// The team-written event with its guid digits and command line.
+pub fn event(guid: usize, cmd: &str) -> String {
+    EVENT.replace("{GUID}", &format!("{guid:012}")).replace("{CMD}", cmd)
+}
