@@ -80,12 +80,24 @@ pub enum NoFix {
 /// One line of a profile file, under its section header.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ProfileLine {
-    /// The table header, `[sources.sysmon_xml.fields]` or `[sources.sysmon_xml]`.
-    pub header: String,
+    /// The profile section (`sysmon_xml`).
+    pub section: String,
+    /// Whether the line is a field rule (under `.fields`) rather than a section key.
+    pub field_rule: bool,
     /// The line, `user = { field = "User", strip_domain = true }`.
     pub line: String,
     /// Sections that inherit this line unchanged.
     pub inherited_by: Vec<String>,
+}
+
+impl ProfileLine {
+    /// The TOML table header the line goes under.
+    pub fn header(&self) -> String {
+        match self.field_rule {
+            true => format!("[sources.{}.fields]", self.section),
+            false => format!("[sources.{}]", self.section),
+        }
+    }
 }
 
 /// A column that differs the same way across rows.
@@ -361,7 +373,7 @@ fn remedy(
         }
     }
     if !fixes.is_empty() {
-        return Remedy::Profile(fold_inherited_lines(fixes, profile));
+        return Remedy::Profile(fold_inherited(fixes, profile));
     }
     if !already.is_empty() {
         return Remedy::AlreadySet(already);
@@ -375,7 +387,8 @@ fn rule_of(s: &Section, column: &str) -> FieldRule {
 
 fn line_of(s: &Section, column: &str, rule: &FieldRule) -> ProfileLine {
     ProfileLine {
-        header: format!("[sources.{}.fields]", s.name),
+        section: s.name.clone(),
+        field_rule: true,
         line: format!("{column} = {}", rule.to_toml()),
         inherited_by: Vec::new(),
     }
@@ -384,7 +397,7 @@ fn line_of(s: &Section, column: &str, rule: &FieldRule) -> ProfileLine {
 /// The lines that make `column` now, in each section.
 fn current_lines(column: &str, sections: &[&Section], profile: &Profile) -> Vec<ProfileLine> {
     let lines = sections.iter().map(|s| line_of(s, column, &rule_of(s, column))).collect();
-    fold_inherited_lines(lines, profile)
+    fold_inherited(lines, profile)
 }
 
 /// Patterns no profile line can give.
@@ -422,39 +435,18 @@ fn sections_for<'p>(vendors: &[&str], profile: &'p Profile) -> Vec<&'p Section> 
     }
 }
 
-/// `fold_inherited` for lines whose section is read from their header.
-fn fold_inherited_lines(lines: Vec<ProfileLine>, profile: &Profile) -> Vec<ProfileLine> {
-    let names: Vec<String> = lines.iter().map(|l| section_of(&l.header).to_string()).collect();
-    let names: Vec<&str> = names.iter().map(String::as_str).collect();
-    fold_inherited(lines, &names, profile)
-}
-
-/// The section name in `[sources.NAME.fields]` or `[sources.NAME]`.
-fn section_of(header: &str) -> &str {
-    let inner = header.trim_start_matches("[sources.").trim_end_matches(']');
-    inner.trim_end_matches(".fields")
-}
-
 /// Drops a line of a section that inherits the very same line from a section also listed,
 /// and names it under the parent's line instead.
-fn fold_inherited(
-    lines: Vec<ProfileLine>,
-    sections: &[&str],
-    profile: &Profile,
-) -> Vec<ProfileLine> {
+fn fold_inherited(lines: Vec<ProfileLine>, profile: &Profile) -> Vec<ProfileLine> {
     let parent_of = |name: &str| profile.sections.get(name).and_then(|s| s.inherits.clone());
     let mut out: Vec<ProfileLine> = Vec::new();
-    for (line, name) in lines.into_iter().zip(sections) {
-        let parent = parent_of(name);
-        let folded = parent.and_then(|p| {
-            let p_header = format!("[sources.{p}.fields]");
-            let p_header_time = format!("[sources.{p}]");
-            out.iter_mut().find(|l| {
-                (l.header == p_header || l.header == p_header_time) && l.line == line.line
-            })
+    for line in lines {
+        let folded = parent_of(&line.section).and_then(|p| {
+            out.iter_mut()
+                .find(|l| l.section == p && l.field_rule == line.field_rule && l.line == line.line)
         });
         match folded {
-            Some(parent_line) => parent_line.inherited_by.push(name.to_string()),
+            Some(parent_line) => parent_line.inherited_by.push(line.section),
             None => out.push(line),
         }
     }
@@ -519,7 +511,8 @@ fn time_lines(sections: &[&Section]) -> Vec<ProfileLine> {
             t.swap(0, 1);
             let list: Vec<String> = t.iter().map(|f| format!("\"{f}\"")).collect();
             ProfileLine {
-                header: format!("[sources.{}]", s.name),
+                section: s.name.clone(),
+                field_rule: false,
                 line: format!("time = [{}]", list.join(", ")),
                 inherited_by: Vec::new(),
             }

@@ -271,7 +271,7 @@ fn no_fix(why: NoFix) -> String {
 
 fn profile_lines(out: &mut String, lines: &[ProfileLine]) {
     for l in lines {
-        let _ = writeln!(out, "      {}", l.header);
+        let _ = writeln!(out, "      {}", l.header());
         let _ = writeln!(out, "      {}", l.line);
         if !l.inherited_by.is_empty() {
             let _ = writeln!(out, "      # {} inherits it", l.inherited_by.join(", "));
@@ -343,10 +343,11 @@ pub fn suggested_profile(hints: &[Systematic]) -> Option<String> {
     for h in hints {
         let Remedy::Profile(lines) = &h.remedy else { continue };
         for l in lines {
-            let slot = match by_header.iter().position(|(hd, _)| *hd == l.header) {
+            let header = l.header();
+            let slot = match by_header.iter().position(|(hd, _)| *hd == header) {
                 Some(i) => &mut by_header[i].1,
                 None => {
-                    by_header.push((l.header.clone(), Vec::new()));
+                    by_header.push((header, Vec::new()));
                     &mut by_header.last_mut().expect("just pushed").1
                 }
             };
