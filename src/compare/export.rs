@@ -191,7 +191,7 @@ pub fn parse(text: &str) -> Result<Export, ExportErrorKind> {
     let text = text.trim_start_matches('\u{feff}');
     let start = text.trim_start();
     if start.is_empty() {
-        let table = ResultTable { columns: Vec::new(), rows: Vec::new() };
+        let table = ResultTable::default();
         return Ok(Export {
             kind: ExportKind::Csv,
             table,
@@ -397,7 +397,7 @@ impl RowBuilder {
                 row
             })
             .collect();
-        Ok(ResultTable { columns: self.columns, rows })
+        Ok(ResultTable { columns: self.columns, rows, ..Default::default() })
     }
 }
 
@@ -466,7 +466,7 @@ fn fold_mv_columns(header: Vec<String>, rows: Vec<Vec<String>>) -> ResultTable {
         })
         .collect();
     if mv.is_empty() {
-        return ResultTable { columns: header, rows };
+        return ResultTable { columns: header, rows, ..Default::default() };
     }
     let keep: Vec<usize> = (0..header.len()).filter(|i| !mv.iter().any(|(m, _)| m == i)).collect();
     let rows = rows
@@ -481,7 +481,7 @@ fn fold_mv_columns(header: Vec<String>, rows: Vec<Vec<String>>) -> ResultTable {
         })
         .collect();
     let columns = keep.iter().map(|i| header[*i].clone()).collect();
-    ResultTable { columns, rows }
+    ResultTable { columns, rows, ..Default::default() }
 }
 
 /// `$a$;$b$` → `a\nb`; `$$` inside a value is one `$`.

@@ -300,6 +300,7 @@ mod tests {
         ResultTable {
             columns: columns.iter().map(|c| c.to_string()).collect(),
             rows: rows.iter().map(|r| r.iter().map(|c| c.to_string()).collect()).collect(),
+            ..Default::default()
         }
     }
 

@@ -5,17 +5,43 @@
 //! field present and no value matching; `NOT` also holds for a missing field (Part A.1). It
 //! must not log or allocate per event.
 
+pub mod value;
+
 use std::borrow::Cow;
 
 use crate::cim::CimEvent;
 use crate::plan::{Expr, Pattern};
+use crate::spl::ast::CmpOp;
 
 /// Something whose fields can be tested.
 pub trait Fields {
     /// Whether the field has at least one value.
     fn present(&self, field: usize) -> bool;
     /// Whether some value of the field matches `pattern`.
-    fn any_match(&self, field: usize, pattern: &Pattern) -> bool;
+    fn any_match(&self, field: usize, pattern: &Pattern) -> bool {
+        self.any_value(field, &|v| pattern.matches(v))
+    }
+    /// Whether some value of the field passes `test`.
+    fn any_value(&self, field: usize, test: &dyn Fn(&str) -> bool) -> bool;
+}
+
+/// `value OP wanted` in the search language: numerically when both read as numbers, else
+/// byte-wise.
+pub fn relation_holds(value: &str, op: CmpOp, wanted: &str) -> bool {
+    use std::cmp::Ordering::*;
+    let order = match (value::as_number(value), value::as_number(wanted)) {
+        (Some(a), Some(b)) => a.partial_cmp(&b),
+        _ => Some(value.as_bytes().cmp(wanted.as_bytes())),
+    };
+    match (op, order) {
+        (_, None) => false,
+        (CmpOp::Lt, Some(o)) => o == Less,
+        (CmpOp::Le, Some(o)) => o != Greater,
+        (CmpOp::Gt, Some(o)) => o == Greater,
+        (CmpOp::Ge, Some(o)) => o != Less,
+        (CmpOp::Eq, Some(o)) => o == Equal,
+        (CmpOp::Ne, Some(o)) => o != Equal,
+    }
 }
 
 /// Whether `fields` satisfy `expr`.
@@ -28,6 +54,9 @@ pub fn holds(expr: &Expr, fields: &dyn Fields) -> bool {
         Expr::NotMatch { field, pattern } => {
             fields.present(*field) && !fields.any_match(*field, pattern)
         }
+        Expr::Compare { field, op, value } => {
+            fields.any_value(*field, &|v| relation_holds(v, *op, value))
+        }
         Expr::Missing => false,
         Expr::All => true,
     }
@@ -38,8 +67,8 @@ impl Fields for CimEvent<'_> {
         self.values.get(field).is_some_and(|v| !v.is_empty())
     }
 
-    fn any_match(&self, field: usize, pattern: &Pattern) -> bool {
-        self.values.get(field).is_some_and(|v| v.iter().any(|x| pattern.matches(x)))
+    fn any_value(&self, field: usize, test: &dyn Fn(&str) -> bool) -> bool {
+        self.values.get(field).is_some_and(|v| v.iter().any(|x| test(x)))
     }
 }
 
@@ -51,8 +80,8 @@ impl Fields for RowFields<'_> {
         self.0.get(field).is_some_and(|v| !v.is_empty())
     }
 
-    fn any_match(&self, field: usize, pattern: &Pattern) -> bool {
-        self.0.get(field).is_some_and(|v| pattern.matches(v))
+    fn any_value(&self, field: usize, test: &dyn Fn(&str) -> bool) -> bool {
+        self.0.get(field).is_some_and(|v| test(v))
     }
 }
 

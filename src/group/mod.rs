@@ -5,6 +5,7 @@
 //! by their BY tuple, byte-wise. It must not know formats or print anything.
 
 use std::borrow::Cow;
+use std::collections::BTreeSet;
 use std::hash::{Hash, Hasher};
 
 use hashbrown::{Equivalent, HashMap};
@@ -16,7 +17,7 @@ use crate::plan::{AggKind, Plan};
 type Key = Box<[Box<str>]>;
 
 /// Aggregate state of one group.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AggState {
     /// Events in the group.
     pub count: u64,
@@ -24,23 +25,108 @@ pub struct AggState {
     pub min_time: i64,
     /// Latest `_time` (epoch ns).
     pub max_time: i64,
+    /// One entry per aggregate that reads a field, in the plan's order (empty for rules that
+    /// only count, so they pay nothing for it).
+    pub fields: Vec<FieldState>,
+}
+
+/// The state of an aggregate over a field's values.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FieldState {
+    /// `values()` and `dc()`: the distinct values, sorted.
+    Distinct(BTreeSet<Box<str>>),
+    /// `latest()`: the value at the greatest time (ties: the smallest value).
+    Latest(Option<(i64, Box<str>)>),
+    /// `earliest()`: the value at the least time (ties: the smallest value).
+    Earliest(Option<(i64, Box<str>)>),
+}
+
+impl FieldState {
+    fn new(kind: AggKind) -> Option<FieldState> {
+        match kind {
+            AggKind::Values(_) | AggKind::Dc(_) => Some(FieldState::Distinct(BTreeSet::new())),
+            AggKind::Latest(_) => Some(FieldState::Latest(None)),
+            AggKind::Earliest(_) => Some(FieldState::Earliest(None)),
+            _ => None,
+        }
+    }
+
+    fn add(&mut self, values: &[Cow<'_, str>], time: i64) {
+        match self {
+            FieldState::Distinct(set) => {
+                for v in values {
+                    if !set.contains(v.as_ref()) {
+                        set.insert(Box::from(v.as_ref()));
+                    }
+                }
+            }
+            FieldState::Latest(pick) => {
+                if let Some(v) = values.first() {
+                    keep_pick(pick, time, v, std::cmp::Ordering::Greater);
+                }
+            }
+            FieldState::Earliest(pick) => {
+                if let Some(v) = values.first() {
+                    keep_pick(pick, time, v, std::cmp::Ordering::Less);
+                }
+            }
+        }
+    }
+
+    fn merge(&mut self, other: FieldState) {
+        match (self, other) {
+            (FieldState::Distinct(a), FieldState::Distinct(b)) => a.extend(b),
+            (FieldState::Latest(a), FieldState::Latest(Some((t, v)))) => {
+                keep_pick(a, t, &v, std::cmp::Ordering::Greater)
+            }
+            (FieldState::Earliest(a), FieldState::Earliest(Some((t, v)))) => {
+                keep_pick(a, t, &v, std::cmp::Ordering::Less)
+            }
+            _ => {}
+        }
+    }
+}
+
+/// Replaces `pick` when `time` is further in direction `wins`, or equal with a smaller value.
+fn keep_pick(pick: &mut Option<(i64, Box<str>)>, time: i64, v: &str, wins: std::cmp::Ordering) {
+    let better = match pick {
+        None => true,
+        Some((t, old)) => {
+            let o = time.cmp(t);
+            o == wins || (o == std::cmp::Ordering::Equal && v < old.as_ref())
+        }
+    };
+    if better {
+        *pick = Some((time, Box::from(v)));
+    }
 }
 
 impl AggState {
-    fn new(time: i64) -> AggState {
-        AggState { count: 0, min_time: time, max_time: time }
+    fn new(plan: &Plan, time: i64) -> AggState {
+        let fields = plan.aggs.iter().filter_map(|a| FieldState::new(a.kind)).collect();
+        AggState { count: 0, min_time: time, max_time: time, fields }
     }
 
-    fn add(&mut self, time: i64) {
+    fn add(&mut self, plan: &Plan, ev: &CimEvent<'_>) {
         self.count += 1;
-        self.min_time = self.min_time.min(time);
-        self.max_time = self.max_time.max(time);
+        self.min_time = self.min_time.min(ev.time);
+        self.max_time = self.max_time.max(ev.time);
+        if self.fields.is_empty() {
+            return;
+        }
+        let fields = plan.aggs.iter().filter_map(|a| a.kind.field());
+        for (state, f) in self.fields.iter_mut().zip(fields) {
+            state.add(&ev.values[f], ev.time);
+        }
     }
 
-    fn merge(&mut self, other: &AggState) {
+    fn merge(&mut self, other: AggState) {
         self.count += other.count;
         self.min_time = self.min_time.min(other.min_time);
         self.max_time = self.max_time.max(other.max_time);
+        for (a, b) in self.fields.iter_mut().zip(other.fields) {
+            a.merge(b);
+        }
     }
 }
 
@@ -82,7 +168,9 @@ impl GroupTable {
     /// Adds one event to every group its BY values name.
     pub fn add(&mut self, plan: &Plan, ev: &CimEvent<'_>) -> Result<usize, Dropped> {
         let fill: Option<Cow<'_, str>> = plan.fillnull.as_deref().map(Cow::Borrowed);
-        let mut columns: Vec<&[Cow<'_, str>]> = Vec::with_capacity(plan.by.len());
+        let bucket: Option<Cow<'_, str>> =
+            plan.time_bucket.map(|(_, span)| Cow::Owned(bucket_key(ev.time, span)));
+        let mut columns: Vec<&[Cow<'_, str>]> = Vec::with_capacity(plan.by.len() + 1);
         for &f in &plan.by {
             match (&ev.values[f][..], &fill) {
                 ([], Some(fill)) => columns.push(std::slice::from_ref(fill)),
@@ -90,39 +178,43 @@ impl GroupTable {
                 (values, _) => columns.push(values),
             }
         }
+        if let (Some((at, _)), Some(b)) = (plan.time_bucket, &bucket) {
+            columns.insert(at, std::slice::from_ref(b));
+        }
         let mut key: Vec<Cow<'_, str>> = Vec::with_capacity(columns.len());
         let mut groups = 0;
-        self.add_product(&columns, &mut key, ev.time, &mut groups);
+        self.add_product(plan, ev, &columns, &mut key, &mut groups);
         Ok(groups)
     }
 
     /// Adds the event to each key of the cartesian product of `columns`.
     fn add_product<'a>(
         &mut self,
+        plan: &Plan,
+        ev: &CimEvent<'_>,
         columns: &[&[Cow<'a, str>]],
         key: &mut Vec<Cow<'a, str>>,
-        time: i64,
         groups: &mut usize,
     ) {
         let Some((first, rest)) = columns.split_first() else {
-            self.bump(key, time);
+            self.bump(plan, ev, key);
             *groups += 1;
             return;
         };
         for v in first.iter() {
             key.push(v.clone());
-            self.add_product(rest, key, time, groups);
+            self.add_product(plan, ev, rest, key, groups);
             key.pop();
         }
     }
 
-    fn bump(&mut self, key: &[Cow<'_, str>], time: i64) {
+    fn bump(&mut self, plan: &Plan, ev: &CimEvent<'_>, key: &[Cow<'_, str>]) {
         if let Some(state) = self.groups.get_mut(&KeyRef(key)) {
-            state.add(time);
+            state.add(plan, ev);
             return;
         }
         let owned: Key = key.iter().map(|k| Box::<str>::from(k.as_ref())).collect();
-        self.groups.entry(owned).or_insert_with(|| AggState::new(time)).add(time);
+        self.groups.entry(owned).or_insert_with(|| AggState::new(plan, ev.time)).add(plan, ev);
     }
 
     /// Folds `other` into this table.
@@ -132,7 +224,12 @@ impl GroupTable {
             return self.merge(GroupTable { groups: mine });
         }
         for (key, state) in other.groups {
-            self.groups.entry(key).and_modify(|s| s.merge(&state)).or_insert(state);
+            match self.groups.entry(key) {
+                hashbrown::hash_map::Entry::Occupied(mut e) => e.get_mut().merge(state),
+                hashbrown::hash_map::Entry::Vacant(e) => {
+                    e.insert(state);
+                }
+            }
         }
     }
 
@@ -154,22 +251,50 @@ impl GroupTable {
     }
 }
 
+/// The key text of a `_time` bucket: its start in epoch seconds, zero-padded to 20 digits so
+/// that byte order is time order (times before 1970 clamp to 0).
+pub fn bucket_key(time_ns: i64, span_secs: i64) -> String {
+    let secs = time_ns.div_euclid(1_000_000_000);
+    format!("{:020}", (secs.div_euclid(span_secs) * span_secs).max(0))
+}
+
 /// An aggregate's value in a group.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum AggValue {
     /// A count.
     Count(u64),
     /// An epoch time in nanoseconds.
     Time(i64),
+    /// Sorted distinct values (`values()`); empty when there were none.
+    Values(Vec<String>),
+    /// One value (`latest()`, `earliest()`), or none.
+    Text(Option<String>),
 }
 
-/// The value of aggregate `kind` in `state`.
-pub fn agg_value(kind: AggKind, state: &AggState) -> AggValue {
-    match kind {
-        AggKind::Count => AggValue::Count(state.count),
-        AggKind::MinTime => AggValue::Time(state.min_time),
-        AggKind::MaxTime => AggValue::Time(state.max_time),
+/// The values of every aggregate of `plan` in `state`, in written order.
+pub fn agg_values(plan: &Plan, state: AggState) -> Vec<AggValue> {
+    let mut fields = state.fields.into_iter();
+    let mut out = Vec::with_capacity(plan.aggs.len());
+    for a in &plan.aggs {
+        out.push(match a.kind {
+            AggKind::Count => AggValue::Count(state.count),
+            AggKind::MinTime => AggValue::Time(state.min_time),
+            AggKind::MaxTime => AggValue::Time(state.max_time),
+            _ => match fields.next() {
+                Some(FieldState::Distinct(set)) if matches!(a.kind, AggKind::Dc(_)) => {
+                    AggValue::Count(set.len() as u64)
+                }
+                Some(FieldState::Distinct(set)) => {
+                    AggValue::Values(set.into_iter().map(String::from).collect())
+                }
+                Some(FieldState::Latest(p) | FieldState::Earliest(p)) => {
+                    AggValue::Text(p.map(|(_, v)| String::from(v)))
+                }
+                None => AggValue::Text(None),
+            },
+        });
     }
+    out
 }
 
 #[cfg(test)]
@@ -203,7 +328,7 @@ mod tests {
         let keys: Vec<Vec<&str>> =
             rows.iter().map(|(k, _)| k.iter().map(|s| &**s).collect()).collect();
         assert_eq!(keys, [["h", "a"], ["h", "b"], ["h", "null"]]);
-        assert_eq!(rows[0].1, AggState { count: 2, min_time: 1, max_time: 5 });
+        assert_eq!(rows[0].1, AggState { count: 2, min_time: 1, max_time: 5, fields: vec![] });
     }
 
     #[test]
@@ -225,6 +350,6 @@ mod tests {
         let rows = a.into_sorted();
         assert_eq!(rows.len(), 2, "BY values keep their case");
         assert_eq!(&*rows[0].0[0], "H");
-        assert_eq!(rows[1].1, AggState { count: 2, min_time: 3, max_time: 10 });
+        assert_eq!(rows[1].1, AggState { count: 2, min_time: 3, max_time: 10, fields: vec![] });
     }
 }

@@ -668,6 +668,7 @@ mod tests {
         ResultTable {
             columns: vec!["user".into(), "dest".into(), "process_name".into()],
             rows: rows.iter().map(|r| r.iter().map(|c| c.to_string()).collect()).collect(),
+            multivalue: vec![false; 3],
         }
     }
 

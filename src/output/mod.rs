@@ -14,25 +14,41 @@ use std::borrow::Cow;
 
 use jiff::tz::TimeZone;
 
-use crate::eval::{holds, RowFields};
-use crate::group::{agg_value, AggState, AggValue};
+use crate::eval::value::{self as ev, Columns, Value};
+use crate::eval::{holds, Fields};
+use crate::group::{agg_values, AggState, AggValue};
 use crate::plan::{Plan, PostOp};
 
+mod post;
+
 /// One cell before post-processing.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 enum Cell {
+    /// No value.
+    Null,
     Text(String),
+    /// Several values (`values()`, `split()`).
+    Multi(Vec<String>),
     Count(u64),
+    /// An epoch time in nanoseconds (`min(_time)` and the like).
     Time(i64),
+    /// A `_time` bucket start in epoch seconds.
+    Bucket(i64),
 }
 
+/// The format of a `_time` column, as Splunk's REST API writes it.
+const BUCKET_FORMAT: &str = "%Y-%m-%dT%H:%M:%S.000%:z";
+
 /// The final table: column names and rows of text.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct ResultTable {
     /// Column names, in output order.
     pub columns: Vec<String>,
-    /// Rows, in output order.
+    /// Rows, in output order. A multivalue cell holds its values joined by `\n`, as
+    /// Splunk's CSV export writes them.
     pub rows: Vec<Vec<String>>,
+    /// Per column: whether some row holds several values in it (JSON then writes arrays).
+    pub multivalue: Vec<bool>,
 }
 
 /// Why a time zone name was refused.
@@ -55,35 +71,117 @@ pub fn time_zone(name: &str) -> Result<TimeZone, BadTimeZone> {
 
 /// Builds the result table from sorted groups.
 pub fn finish(plan: &Plan, groups: Vec<(Box<[Box<str>]>, AggState)>, tz: &TimeZone) -> ResultTable {
+    let bucket_at = plan.time_bucket.map(|(at, _)| at);
     let mut rows: Vec<Vec<Cell>> = groups
         .into_iter()
         .map(|(key, state)| {
             // The key's strings move into the row; nothing is copied.
-            let mut row: Vec<Cell> =
-                key.into_vec().into_iter().map(|k| Cell::Text(k.into_string())).collect();
-            row.extend(plan.aggs.iter().map(|a| match agg_value(a.kind, &state) {
-                AggValue::Count(n) => Cell::Count(n),
-                AggValue::Time(t) => Cell::Time(t),
-            }));
+            let mut row: Vec<Cell> = key
+                .into_vec()
+                .into_iter()
+                .enumerate()
+                .map(|(i, k)| match Some(i) == bucket_at {
+                    true => Cell::Bucket(k.parse().unwrap_or(0)),
+                    false => Cell::Text(k.into_string()),
+                })
+                .collect();
+            row.extend(agg_values(plan, state).into_iter().map(agg_cell));
             row
         })
         .collect();
     for op in &plan.post {
-        match op {
-            PostOp::Rename { .. } => {}
-            PostOp::Ctime { column, format } => {
-                for row in rows.iter_mut() {
-                    ctime(&mut row[*column], format, tz);
-                }
-            }
-            PostOp::Search(expr) => rows.retain(|row| {
-                let texts: Vec<Cow<'_, str>> = row.iter().map(cell_text).collect();
-                holds(expr, &RowFields(&texts))
-            }),
+        apply(op, &mut rows, tz);
+    }
+    let mut multivalue = vec![false; plan.final_columns.len()];
+    for row in &rows {
+        for (flag, cell) in multivalue.iter_mut().zip(row) {
+            *flag |= matches!(cell, Cell::Multi(v) if v.len() > 1);
         }
     }
-    let rows = rows.into_iter().map(|r| r.into_iter().map(into_text).collect()).collect();
-    ResultTable { columns: plan.final_columns.clone(), rows }
+    let rows =
+        rows.into_iter().map(|r| r.into_iter().map(|c| into_text(c, tz)).collect()).collect();
+    ResultTable { columns: plan.final_columns.clone(), rows, multivalue }
+}
+
+fn agg_cell(v: AggValue) -> Cell {
+    match v {
+        AggValue::Count(n) => Cell::Count(n),
+        AggValue::Time(t) => Cell::Time(t),
+        AggValue::Values(v) if v.is_empty() => Cell::Null,
+        AggValue::Values(v) => Cell::Multi(v),
+        AggValue::Text(t) => t.map_or(Cell::Null, Cell::Text),
+    }
+}
+
+/// Applies one post-processing step to every row.
+fn apply(op: &PostOp, rows: &mut Vec<Vec<Cell>>, tz: &TimeZone) {
+    match op {
+        PostOp::Rename { .. } => {}
+        PostOp::Ctime { column, format } => {
+            for row in rows.iter_mut() {
+                ctime(&mut row[*column], format, tz);
+            }
+        }
+        PostOp::Search(expr) => rows.retain(|row| holds(expr, &CellRow(row))),
+        PostOp::Where(e) => rows.retain(|row| ev::is_true(e, &CellRow(row))),
+        PostOp::Eval { column, expr } => {
+            for row in rows.iter_mut() {
+                let cell = value_cell(ev::evaluate(expr, &CellRow(row)));
+                match row.get_mut(*column) {
+                    Some(slot) => *slot = cell,
+                    None => row.push(cell),
+                }
+            }
+        }
+        other => post::apply(other, rows),
+    }
+}
+
+/// A row seen by eval.
+struct CellRow<'r>(&'r [Cell]);
+
+impl Columns for CellRow<'_> {
+    fn value(&self, i: usize) -> Value<'_> {
+        match self.0.get(i) {
+            None | Some(Cell::Null) => Value::Null,
+            Some(Cell::Text(s)) if s.is_empty() => Value::Null,
+            Some(Cell::Text(s)) => Value::Str(Cow::Borrowed(s)),
+            Some(Cell::Multi(v)) => {
+                Value::Multi(v.iter().map(|s| Cow::Borrowed(s.as_str())).collect())
+            }
+            Some(Cell::Count(n)) => Value::Num(*n as f64),
+            Some(Cell::Time(ns)) => Value::Num(*ns as f64 / 1e9),
+            Some(Cell::Bucket(s)) => Value::Num(*s as f64),
+        }
+    }
+}
+
+impl Fields for CellRow<'_> {
+    fn present(&self, field: usize) -> bool {
+        self.any_value(field, &|_| true)
+    }
+
+    fn any_value(&self, field: usize, test: &dyn Fn(&str) -> bool) -> bool {
+        match self.0.get(field) {
+            None | Some(Cell::Null) => false,
+            Some(Cell::Multi(v)) => v.iter().any(|s| test(s)),
+            Some(c) => {
+                let t = cell_text(c);
+                !t.is_empty() && test(&t)
+            }
+        }
+    }
+}
+
+/// An eval result as a cell (a boolean never reaches here: `eval` refuses them).
+fn value_cell(v: Value<'_>) -> Cell {
+    match v {
+        Value::Null | Value::Bool(_) => Cell::Null,
+        Value::Str(s) => Cell::Text(s.into_owned()),
+        Value::Num(n) => Cell::Text(ev::number_text(n)),
+        Value::Multi(v) if v.len() == 1 => Cell::Text(v[0].to_string()),
+        Value::Multi(v) => Cell::Multi(v.into_iter().map(Cow::into_owned).collect()),
+    }
 }
 
 /// `convert ctime`: an epoch value becomes text in `tz`; text stays as it is.
@@ -91,7 +189,12 @@ fn ctime(cell: &mut Cell, format: &str, tz: &TimeZone) {
     let secs = match cell {
         Cell::Time(ns) => ns.div_euclid(1_000_000_000),
         Cell::Count(n) => i64::try_from(*n).unwrap_or(i64::MAX),
-        Cell::Text(_) => return,
+        Cell::Bucket(s) => *s,
+        Cell::Text(t) => match ev::as_number(t) {
+            Some(n) => n.floor() as i64,
+            None => return,
+        },
+        Cell::Null | Cell::Multi(_) => return,
     };
     if let Some(text) = format_epoch(secs, format, tz) {
         *cell = Cell::Text(text);
@@ -105,18 +208,22 @@ pub fn format_epoch(secs: i64, format: &str, tz: &TimeZone) -> Option<String> {
     jiff::fmt::strtime::format(format, &zoned).ok()
 }
 
-fn into_text(c: Cell) -> String {
+fn into_text(c: Cell, tz: &TimeZone) -> String {
     match c {
         Cell::Text(s) => s,
+        Cell::Bucket(secs) => format_epoch(secs, BUCKET_FORMAT, tz).unwrap_or_default(),
         other => cell_text(&other).into_owned(),
     }
 }
 
 fn cell_text(c: &Cell) -> Cow<'_, str> {
     match c {
+        Cell::Null => Cow::Borrowed(""),
         Cell::Text(s) => Cow::Borrowed(s),
+        Cell::Multi(v) => Cow::Owned(v.join("\n")),
         Cell::Count(n) => Cow::Owned(n.to_string()),
         Cell::Time(ns) => Cow::Owned(epoch_text(*ns)),
+        Cell::Bucket(s) => Cow::Owned(s.to_string()),
     }
 }
 

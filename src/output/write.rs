@@ -66,13 +66,23 @@ fn write_json(out: &mut dyn Write, table: &ResultTable) -> io::Result<()> {
     for row in &table.rows {
         check_stop()?;
         let mut obj = serde_json::Map::new();
-        for (k, v) in table.columns.iter().zip(row) {
-            obj.insert(k.clone(), serde_json::Value::String(v.clone()));
+        for (i, (k, v)) in table.columns.iter().zip(row).enumerate() {
+            obj.insert(k.clone(), json_cell(v, table.multivalue.get(i).copied().unwrap_or(false)));
         }
         serde_json::to_writer(&mut *out, &serde_json::Value::Object(obj))?;
         out.write_all(b"\n")?;
     }
     Ok(())
+}
+
+/// A cell as JSON: in a multivalue column, a cell of several lines is an array of them, as
+/// Splunk's JSON writes a multivalue field; anything else is a string.
+fn json_cell(v: &str, multivalue: bool) -> serde_json::Value {
+    if multivalue && v.contains('\n') {
+        let items = v.split('\n').map(|x| serde_json::Value::String(x.to_string()));
+        return serde_json::Value::Array(items.collect());
+    }
+    serde_json::Value::String(v.to_string())
 }
 
 /// A table cell as shown: line breaks and tabs as `\n`, `\r`, `\t`, and other control
@@ -138,6 +148,7 @@ mod tests {
                 vec!["x,y".into(), "say \"hi\"\nthere".into()],
                 vec!["plain".into(), "".into()],
             ],
+            multivalue: vec![false, false],
         }
     }
 
@@ -157,6 +168,18 @@ mod tests {
         assert_eq!(
             render(Format::Json),
             "{\"a\":\"x,y\",\"b\":\"say \\\"hi\\\"\\nthere\"}\n{\"a\":\"plain\",\"b\":\"\"}\n"
+        );
+    }
+
+    #[test]
+    fn json_writes_multivalue_cells_as_arrays() {
+        let mut t = table();
+        t.multivalue = vec![false, true];
+        let mut out = Vec::new();
+        write_table(&mut out, &t, Format::Json).unwrap();
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "{\"a\":\"x,y\",\"b\":[\"say \\\"hi\\\"\",\"there\"]}\n{\"a\":\"plain\",\"b\":\"\"}\n"
         );
     }
 

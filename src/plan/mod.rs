@@ -6,14 +6,17 @@
 //! refused here with a `CompileError` that names it; nothing is dropped or approximated. It
 //! must not depend on runtime stages.
 
+pub mod evalexpr;
 pub mod pattern;
+pub mod post;
 
 use crate::cim::datamodel;
-use crate::spl::ast::{self, CmpOp, Command, SearchExpr, Span, Spanned};
+use crate::spl::ast::{self, CmpOp, SearchExpr, Span, Spanned};
 use crate::spl::lexer::{tokenize, Tok};
 use crate::spl::{CompileError, CompileErrorKind, Detection, MacroTable};
 
 pub use pattern::Pattern;
+pub use post::PostOp;
 
 /// Index of a CIM field in `Plan::fields`.
 pub type FieldId = usize;
@@ -41,6 +44,16 @@ pub enum Expr {
         /// The pattern.
         pattern: Pattern,
     },
+    /// `field<value` and the like: some value compares so, numerically when both sides are
+    /// numbers, else byte-wise.
+    Compare {
+        /// The field.
+        field: usize,
+        /// The operator (never `Eq`/`Ne`, which are patterns).
+        op: CmpOp,
+        /// The value as written.
+        value: String,
+    },
     /// A field that does not exist in the rows: never present.
     Missing,
     /// Always true (`*`).
@@ -56,6 +69,26 @@ pub enum AggKind {
     MinTime,
     /// Latest `_time`.
     MaxTime,
+    /// The distinct values of a field, sorted.
+    Values(FieldId),
+    /// The number of distinct values of a field.
+    Dc(FieldId),
+    /// The field's value in the latest event.
+    Latest(FieldId),
+    /// The field's value in the earliest event.
+    Earliest(FieldId),
+}
+
+impl AggKind {
+    /// The field whose values the aggregate keeps, if any.
+    pub fn field(self) -> Option<FieldId> {
+        match self {
+            AggKind::Values(f) | AggKind::Dc(f) | AggKind::Latest(f) | AggKind::Earliest(f) => {
+                Some(f)
+            }
+            _ => None,
+        }
+    }
 }
 
 /// One aggregate column.
@@ -65,25 +98,6 @@ pub struct Agg {
     pub kind: AggKind,
     /// Its column name before renames.
     pub name: String,
-}
-
-/// A step applied to the result rows after grouping.
-#[derive(Debug, Clone, PartialEq)]
-pub enum PostOp {
-    /// Columns take new names; `names` is the full list after the step.
-    Rename {
-        /// Column names after the rename.
-        names: Vec<String>,
-    },
-    /// `convert ctime`: the column's epoch values become text.
-    Ctime {
-        /// The column index.
-        column: usize,
-        /// The strftime format.
-        format: String,
-    },
-    /// `search`: rows that fail the filter are removed.
-    Search(Expr),
 }
 
 /// One indicator of the rule, as the seed page lists them.
@@ -122,8 +136,11 @@ pub struct Plan {
     pub filter: Option<Expr>,
     /// The `fillnull_value`, when given.
     pub fillnull: Option<String>,
-    /// The BY fields.
+    /// The BY fields (`_time` aside).
     pub by: Vec<FieldId>,
+    /// `by _time span=N`: where `_time` stands among the BY columns, and the span in
+    /// seconds.
+    pub time_bucket: Option<(usize, i64)>,
     /// The aggregates in written order.
     pub aggs: Vec<Agg>,
     /// Column names straight out of tstats (BY fields as written, then aggregates).
@@ -169,6 +186,7 @@ fn describe(e: &Expr, name: &dyn Fn(usize) -> String) -> String {
         Expr::Not(x) => format!("NOT({})", describe(x, name)),
         Expr::Match { field, pattern } => format!("{}={}", name(*field), pattern.text()),
         Expr::NotMatch { field, pattern } => format!("{}!={}", name(*field), pattern.text()),
+        Expr::Compare { field, op, value } => format!("{}{}{value}", name(*field), op.text()),
         Expr::Missing => "false".to_string(),
         Expr::All => "*".to_string(),
     }
@@ -223,7 +241,7 @@ struct Lowering<'s> {
     fields: Vec<&'static str>,
 }
 
-fn err(kind: CompileErrorKind, span: Span) -> CompileError {
+pub(crate) fn err(kind: CompileErrorKind, span: Span) -> CompileError {
     CompileError { kind, span: Some(span), search: String::new() }
 }
 
@@ -239,7 +257,6 @@ impl<'s> Lowering<'s> {
             let kind = CompileErrorKind::UnsupportedDatamodel { name: t.datamodel.node.clone() };
             return Err(err(kind, t.datamodel.span));
         }
-        let aggs = t.aggregates.iter().map(lower_agg).collect::<Result<Vec<_>, _>>()?;
         let mut indicators = Vec::new();
         if let Some(f) = &t.filter {
             collect_indicators(f, false, &mut indicators);
@@ -247,15 +264,16 @@ impl<'s> Lowering<'s> {
         let filter = t.filter.as_ref().map(|f| self.tstats_expr(f)).transpose()?;
         let filter = filter.filter(|f| *f != Expr::All);
         let filter_fields = self.fields.len();
-        let by = t.by.iter().map(|b| self.cim_field(b)).collect::<Result<Vec<_>, _>>()?;
+        let (by, time_bucket) = self.by_list(t)?;
+        let aggs = t.aggregates.iter().map(|a| self.agg(a)).collect::<Result<Vec<_>, _>>()?;
         let mut columns: Vec<String> = t.by.iter().map(|b| b.node.clone()).collect();
         columns.extend(aggs.iter().map(|a| a.name.clone()));
         let mut seen = std::collections::HashSet::new();
         if let Some(dup) = columns.iter().find(|c| !seen.insert(c.as_str())) {
             let found = format!("the output column {dup} twice");
-            return Err(err(CompileErrorKind::UnsupportedSyntax { found }, t.span));
+            return Err(err(CompileErrorKind::UnsupportedSyntax { found }, t.span_all));
         }
-        let (post, final_columns) = lower_post(&tree.commands, columns.clone())?;
+        let (post, final_columns) = post::lower_post(&tree.commands, columns.clone())?;
         Ok(Plan {
             name: String::new(),
             id: String::new(),
@@ -267,6 +285,7 @@ impl<'s> Lowering<'s> {
             filter,
             fillnull,
             by,
+            time_bucket,
             aggs,
             columns,
             post,
@@ -329,6 +348,61 @@ impl<'s> Lowering<'s> {
         Ok(self.fields.len() - 1)
     }
 
+    /// The BY fields, with `_time` (which needs `span=`) taken out as a bucket.
+    fn by_list(
+        &mut self,
+        t: &ast::Tstats,
+    ) -> Result<(Vec<FieldId>, Option<(usize, i64)>), CompileError> {
+        let mut by = Vec::new();
+        let mut bucket = None;
+        for (i, b) in t.by.iter().enumerate() {
+            if b.node != "_time" {
+                by.push(self.cim_field(b)?);
+                continue;
+            }
+            let Some(span) = &t.span else {
+                let found = "by _time without span= (tstats picks a span from the time range)";
+                let kind = CompileErrorKind::UnsupportedSyntax { found: found.to_string() };
+                return Err(err(kind, b.span));
+            };
+            if bucket.is_some() {
+                let found = "_time twice in the BY list".to_string();
+                return Err(err(CompileErrorKind::UnsupportedSyntax { found }, b.span));
+            }
+            bucket = Some((i, span_seconds(span)?));
+        }
+        if let (Some(span), None) = (&t.span, bucket) {
+            let kind = CompileErrorKind::UnsupportedOption { name: "span= without _time".into() };
+            return Err(err(kind, span.span));
+        }
+        Ok((by, bucket))
+    }
+
+    fn agg(&mut self, a: &ast::Aggregate) -> Result<Agg, CompileError> {
+        let func = a.func.node.to_ascii_lowercase();
+        let arg = a.arg.as_ref();
+        let field_kind = match func.as_str() {
+            "values" => Some(AggKind::Values as fn(FieldId) -> AggKind),
+            "dc" | "distinct_count" => Some(AggKind::Dc as fn(FieldId) -> AggKind),
+            "latest" => Some(AggKind::Latest as fn(FieldId) -> AggKind),
+            "earliest" => Some(AggKind::Earliest as fn(FieldId) -> AggKind),
+            _ => None,
+        };
+        let kind = match (func.as_str(), arg.map(|x| x.node.as_str()), field_kind) {
+            ("count", None, _) => AggKind::Count,
+            ("min", Some("_time"), _) => AggKind::MinTime,
+            ("max", Some("_time"), _) => AggKind::MaxTime,
+            (_, Some(f), Some(make)) if f != "_time" => make(self.cim_field(arg.expect("some"))?),
+            _ => return Err(unsupported_agg(a)),
+        };
+        let name = match (&a.alias, arg) {
+            (Some(alias), _) => alias.node.clone(),
+            (None, Some(x)) => format!("{}({})", a.func.node, x.node),
+            (None, None) => a.func.node.clone(),
+        };
+        Ok(Agg { kind, name })
+    }
+
     fn tstats_expr(&mut self, e: &SearchExpr) -> Result<Expr, CompileError> {
         Ok(match e {
             SearchExpr::And(v) => {
@@ -351,15 +425,46 @@ impl<'s> Lowering<'s> {
     }
 }
 
-fn compare(field: usize, op: CmpOp, value: &str) -> Expr {
-    let pattern = Pattern::new(value);
+pub(crate) fn compare(field: usize, op: CmpOp, value: &str) -> Expr {
     match op {
-        CmpOp::Eq => Expr::Match { field, pattern },
-        CmpOp::Ne => Expr::NotMatch { field, pattern },
+        CmpOp::Eq => Expr::Match { field, pattern: Pattern::new(value) },
+        CmpOp::Ne => Expr::NotMatch { field, pattern: Pattern::new(value) },
+        op => Expr::Compare { field, op, value: value.to_string() },
     }
 }
 
-fn in_list(field: usize, values: &[Spanned<String>]) -> Expr {
+/// `span=` as seconds: a number and a unit (`s`, `m`, `h`, `d`, or their longer names).
+fn span_seconds(span: &Spanned<String>) -> Result<i64, CompileError> {
+    let v = span.node.trim();
+    let digits = v.bytes().take_while(u8::is_ascii_digit).count();
+    let n: i64 = v[..digits].parse().unwrap_or(0);
+    let unit = match v[digits..].to_ascii_lowercase().as_str() {
+        "s" | "sec" | "secs" | "second" | "seconds" => 1,
+        "m" | "min" | "mins" | "minute" | "minutes" => 60,
+        "h" | "hr" | "hrs" | "hour" | "hours" => 3_600,
+        "d" | "day" | "days" => 86_400,
+        _ => 0,
+    };
+    match n.checked_mul(unit) {
+        Some(secs) if secs > 0 => Ok(secs),
+        _ => {
+            let kind =
+                CompileErrorKind::UnsupportedOptionValue { name: "span".into(), value: v.into() };
+            Err(err(kind, span.span))
+        }
+    }
+}
+
+fn unsupported_agg(a: &ast::Aggregate) -> CompileError {
+    let name = match &a.arg {
+        Some(x) => format!("{}({})", a.func.node, x.node),
+        None => a.func.node.clone(),
+    };
+    let span = a.arg.as_ref().map_or(a.func.span, |x| a.func.span.to(x.span));
+    err(CompileErrorKind::UnsupportedAggregate { name }, span)
+}
+
+pub(crate) fn in_list(field: usize, values: &[Spanned<String>]) -> Expr {
     let branches = values.iter().map(|v| Expr::Match { field, pattern: Pattern::new(&v.node) });
     Expr::Or(branches.collect())
 }
@@ -372,30 +477,6 @@ fn parse_bool(v: &str) -> Option<bool> {
     }
 }
 
-fn lower_agg(a: &ast::Aggregate) -> Result<Agg, CompileError> {
-    let func = a.func.node.to_ascii_lowercase();
-    let arg = a.arg.as_ref().map(|x| x.node.as_str());
-    let kind = match (func.as_str(), arg) {
-        ("count", None) => AggKind::Count,
-        ("min", Some("_time")) => AggKind::MinTime,
-        ("max", Some("_time")) => AggKind::MaxTime,
-        _ => {
-            let name = match arg {
-                Some(x) => format!("{}({x})", a.func.node),
-                None => a.func.node.clone(),
-            };
-            let span = a.arg.as_ref().map_or(a.func.span, |x| a.func.span.to(x.span));
-            return Err(err(CompileErrorKind::UnsupportedAggregate { name }, span));
-        }
-    };
-    let name = match (&a.alias, arg) {
-        (Some(alias), _) => alias.node.clone(),
-        (None, Some(x)) => format!("{}({x})", a.func.node),
-        (None, None) => a.func.node.clone(),
-    };
-    Ok(Agg { kind, name })
-}
-
 fn collect_indicators(e: &SearchExpr, negated: bool, out: &mut Vec<Indicator>) {
     match e {
         SearchExpr::And(v) | SearchExpr::Or(v) => {
@@ -404,7 +485,14 @@ fn collect_indicators(e: &SearchExpr, negated: bool, out: &mut Vec<Indicator>) {
         SearchExpr::Not(x) => collect_indicators(x, !negated, out),
         SearchExpr::Compare { field, op, value } => out.push(Indicator {
             field: field.node.clone(),
-            op: if *op == CmpOp::Eq { "eq" } else { "ne" },
+            op: match op {
+                CmpOp::Eq => "eq",
+                CmpOp::Ne => "ne",
+                CmpOp::Lt => "lt",
+                CmpOp::Le => "le",
+                CmpOp::Gt => "gt",
+                CmpOp::Ge => "ge",
+            },
             values: vec![value.node.clone()],
             negated,
         }),
@@ -415,128 +503,6 @@ fn collect_indicators(e: &SearchExpr, negated: bool, out: &mut Vec<Indicator>) {
             negated,
         }),
         SearchExpr::All(_) => {}
-    }
-}
-
-/// Lowers the commands after tstats, tracking column names through renames.
-fn lower_post(
-    commands: &[Command],
-    mut columns: Vec<String>,
-) -> Result<(Vec<PostOp>, Vec<String>), CompileError> {
-    let mut post = Vec::new();
-    for cmd in commands {
-        match cmd {
-            Command::Rename(pairs) => {
-                for (from, to) in pairs {
-                    columns = rename_columns(&columns, from, to)?;
-                }
-                post.push(PostOp::Rename { names: columns.clone() });
-            }
-            Command::Convert { timeformat, calls } => {
-                let format = match timeformat {
-                    Some(f) => checked_time_format(f)?,
-                    None => "%m/%d/%Y %H:%M:%S".to_string(),
-                };
-                for call in calls {
-                    post.extend(lower_ctime(call, &columns, &format)?);
-                }
-            }
-            Command::Search(e) => post.push(PostOp::Search(column_expr(e, &columns))),
-        }
-    }
-    Ok((post, columns))
-}
-
-fn lower_ctime(
-    call: &ast::ConvertCall,
-    columns: &[String],
-    format: &str,
-) -> Result<Option<PostOp>, CompileError> {
-    if !call.func.node.eq_ignore_ascii_case("ctime") {
-        let kind =
-            CompileErrorKind::UnsupportedCommand { name: format!("convert {}", call.func.node) };
-        return Err(err(kind, call.func.span));
-    }
-    if let Some(alias) = &call.alias {
-        let kind =
-            CompileErrorKind::UnsupportedOption { name: format!("ctime(...) as {}", alias.node) };
-        return Err(err(kind, alias.span));
-    }
-    // A field that is not a column leaves the rows as they are, as in Splunk.
-    let column = columns.iter().position(|c| *c == call.field.node);
-    Ok(column.map(|column| PostOp::Ctime { column, format: format.to_string() }))
-}
-
-/// The strftime conversions the output stage renders exactly as Splunk does.
-const TIME_CONVERSIONS: &[u8] = b"YmdHMSyjbBaApIeZz%";
-
-fn checked_time_format(f: &Spanned<String>) -> Result<String, CompileError> {
-    let bytes = f.node.as_bytes();
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' {
-            let ok = bytes.get(i + 1).is_some_and(|c| TIME_CONVERSIONS.contains(c));
-            if !ok {
-                return Err(err(
-                    CompileErrorKind::BadTimeFormat { format: f.node.clone() },
-                    f.span,
-                ));
-            }
-            i += 2;
-        } else {
-            i += 1;
-        }
-    }
-    Ok(f.node.clone())
-}
-
-/// Applies one `rename FROM as TO` to the column list. `FROM` may hold one `*`, which `TO`
-/// repeats.
-fn rename_columns(
-    columns: &[String],
-    from: &Spanned<String>,
-    to: &Spanned<String>,
-) -> Result<Vec<String>, CompileError> {
-    let (from_s, to_s) = (from.node.as_str(), to.node.as_str());
-    let mut out = Vec::with_capacity(columns.len());
-    for c in columns {
-        let renamed = match from_s.split_once('*') {
-            Some((pre, suf)) if !suf.contains('*') => c
-                .strip_prefix(pre)
-                .and_then(|r| r.strip_suffix(suf))
-                .map(|mid| to_s.replacen('*', mid, 1)),
-            Some(_) => {
-                let found = format!("rename {from_s}");
-                return Err(err(CompileErrorKind::UnsupportedSyntax { found }, from.span));
-            }
-            None => (c == from_s).then(|| to_s.to_string()),
-        };
-        out.push(renamed.unwrap_or_else(|| c.clone()));
-    }
-    let mut seen = std::collections::HashSet::new();
-    if let Some(dup) = out.iter().find(|c| !seen.insert(c.as_str())) {
-        let found = format!("rename onto the existing field {dup}");
-        return Err(err(CompileErrorKind::UnsupportedSyntax { found }, to.span));
-    }
-    Ok(out)
-}
-
-/// Lowers a `search` expression over result columns. Unknown fields are never present.
-fn column_expr(e: &SearchExpr, columns: &[String]) -> Expr {
-    let col = |f: &Spanned<String>| columns.iter().position(|c| *c == f.node);
-    match e {
-        SearchExpr::And(v) => Expr::And(v.iter().map(|x| column_expr(x, columns)).collect()),
-        SearchExpr::Or(v) => Expr::Or(v.iter().map(|x| column_expr(x, columns)).collect()),
-        SearchExpr::Not(x) => Expr::Not(Box::new(column_expr(x, columns))),
-        SearchExpr::Compare { field, op, value } => match col(field) {
-            Some(c) => compare(c, *op, &value.node),
-            None => Expr::Missing,
-        },
-        SearchExpr::In { field, values } => match col(field) {
-            Some(c) => in_list(c, values),
-            None => Expr::Missing,
-        },
-        SearchExpr::All(_) => Expr::All,
     }
 }
 
@@ -571,12 +537,53 @@ mod tests {
     fn other_datamodels_and_aggregates_are_refused() {
         let e = compile_search("| tstats count from datamodel=Endpoint.Registry");
         assert!(matches!(e.unwrap_err().kind, CompileErrorKind::UnsupportedDatamodel { .. }));
-        let e = compile_search("| tstats dc(Processes.dest) from datamodel=Endpoint.Processes");
+        let e = compile_search("| tstats sum(Processes.dest) from datamodel=Endpoint.Processes");
         let kind = e.unwrap_err().kind;
         assert_eq!(
             kind,
-            CompileErrorKind::UnsupportedAggregate { name: "dc(Processes.dest)".into() }
+            CompileErrorKind::UnsupportedAggregate { name: "sum(Processes.dest)".into() }
         );
+    }
+
+    #[test]
+    fn field_aggregates_and_time_buckets_lower() {
+        let p = compile_search(
+            "| tstats values(Processes.process) as p dc(Processes.user) \
+             latest(Processes.dest) from datamodel=Endpoint.Processes \
+             by Processes.dest _time span=2h",
+        )
+        .unwrap();
+        assert_eq!(p.fields, ["dest", "process", "user"]);
+        let kinds: Vec<AggKind> = p.aggs.iter().map(|a| a.kind).collect();
+        assert_eq!(kinds, [AggKind::Values(1), AggKind::Dc(2), AggKind::Latest(0)]);
+        assert_eq!(p.time_bucket, Some((1, 7200)));
+        assert_eq!(
+            p.columns,
+            ["Processes.dest", "_time", "p", "dc(Processes.user)", "latest(Processes.dest)"]
+        );
+        for bad in ["by _time", "by Processes.dest span=1h", "by _time span=0h", "by _time span=1w"]
+        {
+            let search = format!("| tstats count from datamodel=Endpoint.Processes {bad}");
+            assert!(compile_search(&search).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn post_commands_track_columns() {
+        let p = compile_search(
+            "| tstats count from datamodel=Endpoint.Processes by Processes.dest \
+             | rename Processes.* as * | eval n=count*2, dest=upper(dest) \
+             | table n dest nothere | fillnull value=x extra",
+        )
+        .unwrap();
+        assert_eq!(p.final_columns, ["n", "dest", "extra"]);
+        assert!(matches!(p.post[1], PostOp::Eval { column: 2, .. }));
+        assert!(matches!(p.post[2], PostOp::Eval { column: 0, .. }));
+        assert_eq!(p.post[3], PostOp::Select(vec![2, 0]));
+        let bad = "| tstats count from datamodel=Endpoint.Processes | eval b=count>1";
+        assert!(compile_search(bad).is_err(), "eval of a boolean is refused");
+        let bad = "| tstats count from datamodel=Endpoint.Processes | where count";
+        assert!(compile_search(bad).is_err(), "a non-boolean where is refused");
     }
 
     #[test]

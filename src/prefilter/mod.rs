@@ -333,7 +333,7 @@ fn required(expr: &Expr, origin: &dyn Fn(usize) -> FieldOrigin) -> Required {
             Some(vec![lit.to_vec()])
         }
         Expr::Missing => Some(Vec::new()),
-        Expr::Not(_) | Expr::NotMatch { .. } | Expr::All => None,
+        Expr::Not(_) | Expr::NotMatch { .. } | Expr::Compare { .. } | Expr::All => None,
     }
 }
 

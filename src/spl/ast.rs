@@ -56,8 +56,10 @@ pub struct Tstats {
     pub filter: Option<SearchExpr>,
     /// The BY fields in written order.
     pub by: Vec<Spanned<String>>,
-    /// Span of the whole command.
-    pub span: Span,
+    /// The `span=` option of the BY list (`by _time span=1h`), when given.
+    pub span: Option<Spanned<String>>,
+    /// Where the whole command stands.
+    pub span_all: Span,
 }
 
 /// One aggregate call such as `min(_time) as firstTime`.
@@ -85,6 +87,130 @@ pub enum Command {
     },
     /// `search EXPR`.
     Search(SearchExpr),
+    /// `where EXPR` (eval language).
+    Where(EvalExpr),
+    /// `eval f=EXPR, g=EXPR`.
+    Eval(Vec<(Spanned<String>, EvalExpr)>),
+    /// `table f...` (wildcards allowed).
+    Table(Vec<Spanned<String>>),
+    /// `fields [+|-] f...`.
+    Fields {
+        /// `fields - ...`: the listed fields are removed instead of kept.
+        remove: bool,
+        /// The field names or wildcard patterns.
+        fields: Vec<Spanned<String>>,
+    },
+    /// `dedup [N] f... [keepempty=B] [consecutive=B]`.
+    Dedup {
+        /// How many rows each combination keeps.
+        count: usize,
+        /// The fields.
+        fields: Vec<Spanned<String>>,
+        /// Whether rows missing a field are kept.
+        keepempty: bool,
+        /// Whether only consecutive repeats are removed.
+        consecutive: bool,
+    },
+    /// `sort [N] [+|-]f ...`.
+    Sort {
+        /// The most rows kept (Splunk's default is 10,000; 0 means all).
+        limit: usize,
+        /// `(descending, field)` in priority order.
+        keys: Vec<(bool, Spanned<String>)>,
+    },
+    /// `head [N]`.
+    Head(usize),
+    /// `fillnull [value=X] [f...]`.
+    Fillnull {
+        /// The fill value.
+        value: String,
+        /// The fields; empty means every column.
+        fields: Vec<Spanned<String>>,
+    },
+    /// `regex f="re"` or `regex f!="re"`.
+    Regex {
+        /// The field.
+        field: Spanned<String>,
+        /// Whether rows that match are removed instead of kept.
+        negate: bool,
+        /// The regular expression.
+        pattern: Spanned<String>,
+    },
+}
+
+/// An expression of the eval language (`where`, `eval`).
+#[derive(Debug, Clone, PartialEq)]
+pub enum EvalExpr {
+    /// A field reference (bare word or single-quoted).
+    Field(Spanned<String>),
+    /// A double-quoted string.
+    Str(String),
+    /// A number literal.
+    Num(f64),
+    /// A function call; the name is as written.
+    Call {
+        /// The function name.
+        name: Spanned<String>,
+        /// The arguments.
+        args: Vec<EvalExpr>,
+    },
+    /// `NOT x`.
+    Not(Box<EvalExpr>),
+    /// `-x`.
+    Neg(Box<EvalExpr>),
+    /// A binary operation.
+    Binary {
+        /// The operator.
+        op: BinOp,
+        /// Left operand.
+        lhs: Box<EvalExpr>,
+        /// Right operand.
+        rhs: Box<EvalExpr>,
+    },
+    /// `x IN (a, b, ...)`.
+    In {
+        /// The tested value.
+        expr: Box<EvalExpr>,
+        /// The listed values.
+        list: Vec<EvalExpr>,
+    },
+}
+
+/// Binary operators of the eval language.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BinOp {
+    /// `OR`
+    Or,
+    /// `XOR`
+    Xor,
+    /// `AND`
+    And,
+    /// `=` or `==`
+    Eq,
+    /// `!=`
+    Ne,
+    /// `<`
+    Lt,
+    /// `<=`
+    Le,
+    /// `>`
+    Gt,
+    /// `>=`
+    Ge,
+    /// `LIKE`
+    Like,
+    /// `+`
+    Add,
+    /// `-`
+    Sub,
+    /// `*`
+    Mul,
+    /// `/`
+    Div,
+    /// `%`
+    Mod,
+    /// `.` (string concatenation)
+    Concat,
 }
 
 /// One conversion function inside `convert`.
@@ -105,6 +231,28 @@ pub enum CmpOp {
     Eq,
     /// `!=`
     Ne,
+    /// `<`
+    Lt,
+    /// `<=`
+    Le,
+    /// `>`
+    Gt,
+    /// `>=`
+    Ge,
+}
+
+impl CmpOp {
+    /// The operator as written.
+    pub fn text(self) -> &'static str {
+        match self {
+            CmpOp::Eq => "=",
+            CmpOp::Ne => "!=",
+            CmpOp::Lt => "<",
+            CmpOp::Le => "<=",
+            CmpOp::Gt => ">",
+            CmpOp::Ge => ">=",
+        }
+    }
 }
 
 /// A search-language expression, with Splunk's precedence already applied.

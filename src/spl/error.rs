@@ -106,6 +106,19 @@ pub enum CompileErrorKind {
         /// The format string.
         format: String,
     },
+    /// An eval function this engine does not implement, or called with the wrong arguments.
+    UnsupportedFunction {
+        /// The function as written, with what is wrong when it is the arguments.
+        name: String,
+    },
+    /// A regular expression the engine's regex syntax does not accept (look-around and
+    /// back-references, which PCRE has, are among them).
+    BadRegex {
+        /// The pattern.
+        pattern: String,
+        /// The regex parser's reason.
+        reason: String,
+    },
     /// The mapping profile is unusable.
     Profile {
         /// Why.
@@ -195,6 +208,11 @@ impl fmt::Display for CompileErrorKind {
             }
             Syntax { expected, found } => write!(f, "expected {expected}, found `{found}`"),
             BadTimeFormat { format } => write!(f, "time format `{format}` cannot be rendered"),
+            UnsupportedFunction { name } => write!(f, "unsupported eval function `{name}`"),
+            BadRegex { pattern, reason } => {
+                let reason = reason.lines().last().unwrap_or_default();
+                write!(f, "regular expression `{pattern}` is not supported: {reason}")
+            }
             Profile { reason } => write!(f, "mapping profile: {reason}"),
         }
     }

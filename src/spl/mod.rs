@@ -6,6 +6,7 @@
 
 pub mod ast;
 pub mod error;
+pub mod eval_syntax;
 pub mod lexer;
 pub mod macros;
 pub mod meta;

@@ -7,6 +7,7 @@
 
 use super::ast::*;
 use super::error::{CompileError, CompileErrorKind};
+use super::eval_syntax;
 use super::lexer::{tokenize, Tok, Token};
 
 /// Parses an expanded search.
@@ -41,6 +42,15 @@ fn split_commands(tokens: &[Token]) -> Vec<&[Token]> {
 
 /// `key=value` pairs and `rename` pairs: two spanned words.
 type Pairs = Vec<(Spanned<String>, Spanned<String>)>;
+
+/// The BY fields and the `span=` option among them.
+type ByList = (Vec<Spanned<String>>, Option<Spanned<String>>);
+
+/// Splunk's default row limit for `sort`.
+const SORT_DEFAULT_LIMIT: usize = 10_000;
+
+/// The row count `head` keeps by default.
+const HEAD_DEFAULT: usize = 10;
 
 /// How deeply parentheses and `NOT`s may nest.
 const MAX_NESTING: usize = 128;
@@ -143,10 +153,11 @@ impl<'t> Parser<'t> {
         let datamodel = self.datamodel()?;
         let filter =
             if self.eat_keyword_ci("where") { Some(self.expr_until(&["by"])?) } else { None };
-        let by = if self.eat_keyword_ci("by") { self.by_fields()? } else { Vec::new() };
+        let (by, span_opt) =
+            if self.eat_keyword_ci("by") { self.by_fields()? } else { (Vec::new(), None) };
         self.expect_end()?;
         let span = Span::new(start, self.end_span().end);
-        Ok(Tstats { options, aggregates, datamodel, filter, by, span })
+        Ok(Tstats { options, aggregates, datamodel, filter, by, span: span_opt, span_all: span })
     }
 
     fn tstats_options(&mut self) -> Result<Pairs, CompileError> {
@@ -193,20 +204,26 @@ impl<'t> Parser<'t> {
         self.word("a data model name")
     }
 
-    fn by_fields(&mut self) -> Result<Vec<Spanned<String>>, CompileError> {
+    fn by_fields(&mut self) -> Result<ByList, CompileError> {
         let mut by = Vec::new();
+        let mut span = None;
         while !self.at_end() {
             if self.eat(&Tok::Comma) {
                 continue;
             }
             if self.peek_at(1).is_some_and(|t| t.tok == Tok::Eq) {
                 let name = self.word("an option")?;
+                if name.node.eq_ignore_ascii_case("span") && span.is_none() {
+                    self.pos += 1;
+                    span = Some(self.word("a span such as `1h`")?);
+                    continue;
+                }
                 let kind = CompileErrorKind::UnsupportedOption { name: name.node.clone() };
                 return Err(self.refuse(kind, name.span));
             }
             by.push(self.word("a BY field")?);
         }
-        Ok(by)
+        Ok((by, span))
     }
 
     fn command(&mut self) -> Result<Command, CompileError> {
@@ -218,6 +235,15 @@ impl<'t> Parser<'t> {
             "rename" => Command::Rename(self.rename_pairs()?),
             "convert" => self.convert()?,
             "search" => Command::Search(self.expr_until(&[])?),
+            "where" => Command::Where(self.eval_rest(|t, s, e| eval_syntax::parse_expr(t, s, e))?),
+            "eval" => Command::Eval(self.eval_rest(eval_syntax::parse_assignments)?),
+            "table" => Command::Table(self.field_list(true)?),
+            "fields" => self.fields()?,
+            "dedup" => self.dedup()?,
+            "sort" => self.sort()?,
+            "head" => self.head()?,
+            "fillnull" => self.fillnull()?,
+            "regex" => self.regex()?,
             _ => {
                 let kind = CompileErrorKind::UnsupportedCommand { name: name.node.clone() };
                 return Err(self.refuse(kind, name.span));
@@ -225,6 +251,217 @@ impl<'t> Parser<'t> {
         };
         self.expect_end()?;
         Ok(cmd)
+    }
+
+    /// Hands the rest of the command's text to the eval-language parser.
+    fn eval_rest<T>(
+        &mut self,
+        parse: impl Fn(&str, usize, usize) -> Result<T, CompileError>,
+    ) -> Result<T, CompileError> {
+        let start = self.peek().map_or(self.end_span().start, |t| t.span.start);
+        let end = self.end_span().end;
+        if start >= end {
+            return Err(self.error("an expression"));
+        }
+        let out = parse(self.text, start, end)?;
+        self.pos = self.toks.len();
+        Ok(out)
+    }
+
+    /// Field names up to the end, commas optional; `allow_options` off refuses `key=value`.
+    fn field_list(&mut self, refuse_options: bool) -> Result<Vec<Spanned<String>>, CompileError> {
+        let mut fields = Vec::new();
+        while !self.at_end() {
+            if self.eat(&Tok::Comma) {
+                continue;
+            }
+            if refuse_options && self.peek_at(1).is_some_and(|t| t.tok == Tok::Eq) {
+                let name = self.word("an option")?;
+                let kind = CompileErrorKind::UnsupportedOption { name: name.node.clone() };
+                return Err(self.refuse(kind, name.span));
+            }
+            fields.push(self.word("a field name")?);
+        }
+        Ok(fields)
+    }
+
+    fn fields(&mut self) -> Result<Command, CompileError> {
+        let mut remove = false;
+        if let Some(sign) = self.peek().and_then(Token::bare_word) {
+            if sign == "-" || sign == "+" {
+                remove = sign == "-";
+                self.pos += 1;
+            }
+        }
+        let fields = self.field_list(true)?;
+        if fields.is_empty() {
+            return Err(self.error("a field name"));
+        }
+        Ok(Command::Fields { remove, fields })
+    }
+
+    /// An optional leading count such as `dedup 3 ...`, `sort 0 ...`, `head 20`.
+    fn leading_count(&mut self) -> Result<Option<usize>, CompileError> {
+        let Some(w) = self.peek().and_then(Token::bare_word) else { return Ok(None) };
+        if !w.bytes().all(|b| b.is_ascii_digit()) {
+            return Ok(None);
+        }
+        let t = self.bump().expect("peeked");
+        match w.parse::<usize>() {
+            Ok(n) => Ok(Some(n)),
+            Err(_) => {
+                let found = w.to_string();
+                Err(self.refuse(CompileErrorKind::UnsupportedSyntax { found }, t.span))
+            }
+        }
+    }
+
+    /// A `key=value` option with a boolean value.
+    fn bool_option(&mut self, key: &Spanned<String>) -> Result<bool, CompileError> {
+        let value = self.word("an option value")?;
+        match value.node.to_ascii_lowercase().as_str() {
+            "true" | "t" | "1" => Ok(true),
+            "false" | "f" | "0" => Ok(false),
+            _ => {
+                let kind = CompileErrorKind::UnsupportedOptionValue {
+                    name: key.node.clone(),
+                    value: value.node,
+                };
+                Err(self.refuse(kind, value.span))
+            }
+        }
+    }
+
+    fn dedup(&mut self) -> Result<Command, CompileError> {
+        let count = self.leading_count()?.unwrap_or(1).max(1);
+        let (mut keepempty, mut consecutive) = (false, false);
+        let mut fields = Vec::new();
+        while !self.at_end() {
+            if self.eat(&Tok::Comma) {
+                continue;
+            }
+            if self.peek_at(1).is_some_and(|t| t.tok == Tok::Eq) {
+                let key = self.word("an option")?;
+                self.pos += 1;
+                match key.node.to_ascii_lowercase().as_str() {
+                    "keepempty" => keepempty = self.bool_option(&key)?,
+                    "consecutive" => consecutive = self.bool_option(&key)?,
+                    _ => {
+                        let kind = CompileErrorKind::UnsupportedOption { name: key.node };
+                        return Err(self.refuse(kind, key.span));
+                    }
+                }
+                continue;
+            }
+            if self.peek().is_some_and(|t| t.is_keyword_ci("sortby")) {
+                let t = self.bump().expect("peeked");
+                let kind = CompileErrorKind::UnsupportedOption { name: "dedup sortby".into() };
+                return Err(self.refuse(kind, t.span));
+            }
+            fields.push(self.word("a field name")?);
+        }
+        if fields.is_empty() {
+            return Err(self.error("a field name"));
+        }
+        Ok(Command::Dedup { count, fields, keepempty, consecutive })
+    }
+
+    fn sort(&mut self) -> Result<Command, CompileError> {
+        let mut limit = self.leading_count()?.unwrap_or(SORT_DEFAULT_LIMIT);
+        let mut keys = Vec::new();
+        let mut sign: Option<bool> = None;
+        while !self.at_end() {
+            if self.eat(&Tok::Comma) {
+                continue;
+            }
+            if self.peek_at(1).is_some_and(|t| t.tok == Tok::Eq) {
+                let key = self.word("an option")?;
+                if key.node.eq_ignore_ascii_case("limit") {
+                    self.pos += 1;
+                    limit = self.leading_count()?.ok_or_else(|| self.error("a number"))?;
+                    continue;
+                }
+                let kind = CompileErrorKind::UnsupportedOption { name: key.node };
+                return Err(self.refuse(kind, key.span));
+            }
+            if self.peek_at(1).is_some_and(|t| t.tok == Tok::LParen) {
+                let f = self.word("a field")?;
+                let kind =
+                    CompileErrorKind::UnsupportedOption { name: format!("sort {}()", f.node) };
+                return Err(self.refuse(kind, f.span));
+            }
+            let mut w = self.word("a field to sort by")?;
+            if w.node == "-" || w.node == "+" {
+                sign = Some(w.node == "-");
+                continue;
+            }
+            if ["desc", "d"].contains(&w.node.to_ascii_lowercase().as_str()) && !keys.is_empty() {
+                let kind = CompileErrorKind::UnsupportedOption { name: format!("sort {}", w.node) };
+                return Err(self.refuse(kind, w.span));
+            }
+            let mut desc = sign.take().unwrap_or(false);
+            if let Some(rest) = w.node.strip_prefix('-') {
+                desc = true;
+                w.node = rest.to_string();
+            } else if let Some(rest) = w.node.strip_prefix('+') {
+                w.node = rest.to_string();
+            }
+            keys.push((desc, w));
+        }
+        if keys.is_empty() {
+            return Err(self.error("a field to sort by"));
+        }
+        Ok(Command::Sort { limit, keys })
+    }
+
+    fn head(&mut self) -> Result<Command, CompileError> {
+        let mut n = self.leading_count()?;
+        if n.is_none() && self.peek_at(1).is_some_and(|t| t.tok == Tok::Eq) {
+            let key = self.word("an option")?;
+            if !key.node.eq_ignore_ascii_case("limit") {
+                let kind = CompileErrorKind::UnsupportedOption { name: key.node };
+                return Err(self.refuse(kind, key.span));
+            }
+            self.pos += 1;
+            n = Some(self.leading_count()?.ok_or_else(|| self.error("a number"))?);
+        }
+        if !self.at_end() {
+            let t = self.peek().expect("not at end");
+            let kind =
+                CompileErrorKind::UnsupportedSyntax { found: format!("head {}", t.describe()) };
+            return Err(self.refuse(kind, t.span));
+        }
+        Ok(Command::Head(n.unwrap_or(HEAD_DEFAULT)))
+    }
+
+    fn fillnull(&mut self) -> Result<Command, CompileError> {
+        let mut value = "0".to_string();
+        if self.peek_at(1).is_some_and(|t| t.tok == Tok::Eq) {
+            let key = self.word("an option")?;
+            if !key.node.eq_ignore_ascii_case("value") {
+                let kind = CompileErrorKind::UnsupportedOption { name: key.node };
+                return Err(self.refuse(kind, key.span));
+            }
+            self.pos += 1;
+            value = self.word("a fill value")?.node;
+        }
+        Ok(Command::Fillnull { value, fields: self.field_list(true)? })
+    }
+
+    fn regex(&mut self) -> Result<Command, CompileError> {
+        let field = self.word("`field=\"regex\"`")?;
+        let negate = match self.bump().map(|t| &t.tok) {
+            Some(Tok::Eq) => false,
+            Some(Tok::Ne) => true,
+            _ => {
+                let kind = CompileErrorKind::UnsupportedSyntax {
+                    found: format!("regex {} (a regex over _raw)", field.node),
+                };
+                return Err(self.refuse(kind, field.span));
+            }
+        };
+        let pattern = self.word("a regular expression")?;
+        Ok(Command::Regex { field, negate, pattern })
     }
 
     fn rename_pairs(&mut self) -> Result<Pairs, CompileError> {
@@ -351,9 +588,15 @@ impl<'t> Parser<'t> {
                 Ok(SearchExpr::Compare { field: first, op, value })
             }
             Some(Tok::Relational(op)) => {
-                let span = next.map_or(first.span, |t| first.span.to(t.span));
-                let found = format!("{}{op}", first.node);
-                Err(self.refuse(CompileErrorKind::UnsupportedSyntax { found }, span))
+                let op = match *op {
+                    "<" => CmpOp::Lt,
+                    "<=" => CmpOp::Le,
+                    ">" => CmpOp::Gt,
+                    _ => CmpOp::Ge,
+                };
+                self.pos += 1;
+                let value = self.word("a value")?;
+                Ok(SearchExpr::Compare { field: first, op, value })
             }
             _ if next.is_some_and(|t| t.is_keyword("IN")) => {
                 self.pos += 1;
@@ -409,8 +652,7 @@ mod tests {
             }
             SearchExpr::Not(x) => format!("not({})", show(x)),
             SearchExpr::Compare { field, op, value } => {
-                let op = if *op == CmpOp::Eq { "=" } else { "!=" };
-                format!("{}{op}{}", field.node, value.node)
+                format!("{}{}{}", field.node, op.text(), value.node)
             }
             SearchExpr::In { field, values } => {
                 let v: Vec<_> = values.iter().map(|v| v.node.as_str()).collect();
@@ -489,9 +731,40 @@ mod tests {
     }
 
     #[test]
-    fn relational_operators_are_refused() {
-        let text = "| tstats count from datamodel=Endpoint.Processes where Processes.process_id>4";
-        let err = parse_search(text).unwrap_err();
-        assert!(matches!(err.kind, CompileErrorKind::UnsupportedSyntax { .. }));
+    fn relational_operators_parse() {
+        assert_eq!(show(&filter("a>4 b<=c")), "and(a>4,b<=c)");
+    }
+
+    #[test]
+    fn post_commands_parse_with_their_options() {
+        let text = "| tstats count from datamodel=Endpoint.Processes by _time span=1h x \
+                    | where len(x) > 3 AND match(x, \"a|b\") | eval y=lower(x), z=1 \
+                    | table x, y* | fields - z | dedup 2 x keepempty=true | sort 0 -count, +x \
+                    | head limit=5 | fillnull value=NA x q | regex x!=\"^c\"";
+        let p = parse_search(text).unwrap();
+        assert_eq!(p.tstats.span.as_ref().unwrap().node, "1h");
+        assert_eq!(p.commands.len(), 9);
+        assert!(matches!(&p.commands[1], Command::Eval(a) if a.len() == 2));
+        assert!(matches!(&p.commands[3], Command::Fields { remove: true, .. }));
+        let Command::Dedup { count, keepempty, .. } = &p.commands[4] else { panic!() };
+        assert_eq!((*count, *keepempty), (2, true));
+        let Command::Sort { limit, keys } = &p.commands[5] else { panic!() };
+        assert_eq!(*limit, 0);
+        let k: Vec<(bool, &str)> = keys.iter().map(|(d, f)| (*d, f.node.as_str())).collect();
+        assert_eq!(k, [(true, "count"), (false, "x")]);
+        assert_eq!(p.commands[6], Command::Head(5));
+        assert!(matches!(&p.commands[8], Command::Regex { negate: true, .. }));
+    }
+
+    #[test]
+    fn defaults_of_sort_and_head_are_splunks() {
+        let p = parse_search("| tstats count from datamodel=Endpoint.Processes | sort x | head")
+            .unwrap();
+        assert!(matches!(&p.commands[0], Command::Sort { limit: 10_000, .. }));
+        assert_eq!(p.commands[1], Command::Head(10));
+        for bad in ["| dedup x sortby -y", "| regex \"raw\"", "| head count>5", "| sort num(x)"] {
+            let text = format!("| tstats count from datamodel=Endpoint.Processes {bad}");
+            assert!(parse_search(&text).is_err(), "{bad}");
+        }
     }
 }
