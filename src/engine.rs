@@ -24,7 +24,7 @@ use crate::output::explain::{self, Decisions};
 use crate::output::stats::{Issue, Location, Stats, Summary, Unit};
 use crate::output::{self, ResultTable};
 use crate::plan::{self, Plan};
-use crate::prefilter::Prefilter;
+use crate::prefilter::{Prefilter, SetFilter};
 use crate::schema::{RecordFormat, SourceKind};
 use crate::spl::{CompileError, Detection, MacroTable};
 
@@ -75,6 +75,82 @@ pub fn compile(
         }
     }
     Ok(Compiled { plan, mapper, prefilter, projection })
+}
+
+/// Rules that run together in one pass over the input.
+///
+/// # Design
+/// The rules' plans are re-addressed into one list of CIM fields (the fields some filter
+/// reads first), so a record is parsed once with the union projection and mapped once; each
+/// candidate rule then evaluates its own filter on the same event and groups into its own
+/// table.
+#[derive(Debug, Clone)]
+pub struct RuleSet {
+    /// The rules, in the order their results are reported.
+    pub rules: Vec<Compiled>,
+    mapper: Mapper,
+    projection: Projection,
+    filter: SetFilter,
+    filter_fields: usize,
+}
+
+impl RuleSet {
+    /// Combines rules compiled with the same profile.
+    pub fn new(mut rules: Vec<Compiled>) -> RuleSet {
+        let mut union: Vec<&'static str> = Vec::new();
+        for r in &rules {
+            for f in r.plan.filter_field_names() {
+                if !union.contains(f) {
+                    union.push(f);
+                }
+            }
+        }
+        let filter_fields = union.len();
+        for r in &rules {
+            for f in &r.plan.fields {
+                if !union.contains(f) {
+                    union.push(f);
+                }
+            }
+        }
+        let profile = rules.first().map_or_else(Profile::default_profile, |r| {
+            r.mapper.profile().clone()
+        });
+        for r in rules.iter_mut() {
+            r.plan.remap_fields(&union, filter_fields);
+        }
+        let mapper = Mapper::new(profile, &union);
+        let projection = mapper.projection();
+        let filters: Vec<&Prefilter> = rules.iter().map(|r| &r.prefilter).collect();
+        let filter = SetFilter::build(&filters);
+        log::debug!(
+            "compile: rule set of {} rules over {} CIM fields ({} read by filters)",
+            rules.len(),
+            union.len(),
+            filter_fields
+        );
+        RuleSet { rules, mapper, projection, filter, filter_fields }
+    }
+
+    /// The rules whose prefilter keeps `record`, into `out`.
+    fn candidates(&self, format: RecordFormat, record: &[u8], w: &mut Scratch) {
+        w.candidates.clear();
+        if let [only] = self.rules.as_slice() {
+            // One rule keeps its own check (the measured fast path for a few literals).
+            if only.prefilter.may_match(format, record) {
+                w.candidates.push(0);
+            }
+            return;
+        }
+        self.filter.candidates(format, record, &mut w.seen, &mut w.candidates);
+    }
+
+    fn evtx_chunk_may_match(&self, chunk: &[u8]) -> bool {
+        match self.rules.as_slice() {
+            [only] => only.prefilter.evtx_chunk_may_match(chunk),
+            _ => self.filter.evtx_chunk_may_match(chunk),
+        }
+    }
 }
 
 /// The `explain` text of a compiled rule.
@@ -170,6 +246,28 @@ impl Default for Options {
     }
 }
 
+/// What one rule of a set produced.
+#[derive(Debug)]
+pub struct RuleOutcome {
+    /// The rows.
+    pub table: ResultTable,
+    /// Events that passed the rule's filter.
+    pub matched: u64,
+    /// Of those, events dropped for a missing BY field.
+    pub dropped_missing_by: u64,
+}
+
+/// What a run of a rule set produced.
+#[derive(Debug)]
+pub struct SetReport {
+    /// One outcome per rule, in the set's order.
+    pub rules: Vec<RuleOutcome>,
+    /// The counters and file lists (matches summed over the rules).
+    pub summary: Summary,
+    /// Set when the run stopped before the end of its input: the tables are then partial.
+    pub stopped: Option<Stopped>,
+}
+
 /// What a run produced.
 #[derive(Debug)]
 pub struct Report {
@@ -187,7 +285,7 @@ enum Job {
 }
 
 struct Ctx<'r> {
-    rule: &'r Compiled,
+    set: &'r RuleSet,
     files: &'r [InputFile],
     prefilter: bool,
     progress: Option<&'r dyn Progress>,
@@ -222,17 +320,44 @@ impl Ctx<'_> {
     }
 }
 
+/// Per-record working memory of a worker.
+#[derive(Default)]
+struct Scratch {
+    /// The candidate rules of the current record.
+    candidates: Vec<usize>,
+    /// One flag per rule, all false between records.
+    seen: Vec<bool>,
+}
+
 #[derive(Default)]
 struct Worker {
-    table: GroupTable,
+    tables: Vec<GroupTable>,
+    /// Per rule: `(matched, dropped for a missing BY field)`.
+    counts: Vec<(u64, u64)>,
     stats: Stats,
     buf: Vec<u8>,
     json: simd_json::Buffers,
+    scratch: Scratch,
 }
 
 impl Worker {
+    fn new(rules: usize) -> Worker {
+        Worker {
+            tables: vec![GroupTable::default(); rules],
+            counts: vec![(0, 0); rules],
+            scratch: Scratch { candidates: Vec::new(), seen: vec![false; rules] },
+            ..Worker::default()
+        }
+    }
+
     fn merge(mut self, other: Worker) -> Worker {
-        self.table.merge(other.table);
+        for (a, b) in self.tables.iter_mut().zip(other.tables) {
+            a.merge(b);
+        }
+        for (a, b) in self.counts.iter_mut().zip(other.counts) {
+            a.0 += b.0;
+            a.1 += b.1;
+        }
         self.stats.merge(other.stats);
         self
     }
@@ -240,6 +365,14 @@ impl Worker {
 
 /// Replays the rule over `paths`.
 pub fn run(rule: &Compiled, paths: &[PathBuf], opts: &Options) -> Report {
+    let set = RuleSet::new(vec![rule.clone()]);
+    let mut r = run_set(&set, paths, opts);
+    let table = r.rules.pop().map(|o| o.table).unwrap_or_default();
+    Report { table, summary: r.summary, stopped: r.stopped }
+}
+
+/// Replays every rule of `set` over `paths` in one pass.
+pub fn run_set(set: &RuleSet, paths: &[PathBuf], opts: &Options) -> SetReport {
     let started = Instant::now();
     let (files, streams, mut summary) = open_inputs(paths, opts);
     let jobs = plan_jobs(&files, opts.chunk_size);
@@ -249,7 +382,7 @@ pub fn run(rule: &Compiled, paths: &[PathBuf], opts: &Options) -> Report {
     }
     let pool = thread_pool(opts.threads);
     let ctx = Ctx {
-        rule,
+        set,
         files: &files,
         prefilter: opts.prefilter,
         progress,
@@ -259,6 +392,9 @@ pub fn run(rule: &Compiled, paths: &[PathBuf], opts: &Options) -> Report {
         interrupt: opts.interrupt.as_deref(),
     };
     let mut worker = pool.install(|| run_jobs(&ctx, &jobs));
+    if worker.tables.is_empty() {
+        worker = Worker::new(set.rules.len());
+    }
     for (i, s) in streams.into_iter().enumerate() {
         let path = s.path.clone();
         let before = (path.as_os_str() != "-" && path.is_file())
@@ -275,15 +411,24 @@ pub fn run(rule: &Compiled, paths: &[PathBuf], opts: &Options) -> Report {
         p.finish();
     }
     note_changes(&files, &mut summary);
-    let table = output::finish(&rule.plan, worker.table.into_sorted(), &opts.tz);
-    summary.stats = worker.stats;
-    summary.rows = table.rows.len();
-    summary.seconds = started.elapsed().as_secs_f64();
     let stopped = ctx.stopped();
+    let rules: Vec<RuleOutcome> = set
+        .rules
+        .iter()
+        .zip(std::mem::take(&mut worker.tables))
+        .zip(&worker.counts)
+        .map(|((rule, table), &(matched, dropped_missing_by))| {
+            let table = output::finish(&rule.plan, table.into_sorted(), &opts.tz);
+            RuleOutcome { table, matched, dropped_missing_by }
+        })
+        .collect();
+    summary.stats = worker.stats;
+    summary.rows = rules.iter().map(|r| r.table.rows.len()).sum();
+    summary.seconds = started.elapsed().as_secs_f64();
     if let Some(why) = stopped {
         log::debug!("engine: stopped before the end of the input: {why:?}");
     }
-    Report { table, summary, stopped }
+    SetReport { rules, summary, stopped }
 }
 
 /// Walks the paths and opens each file: mapped files, streams, and the summary so far
@@ -391,11 +536,14 @@ fn plan_jobs(files: &[InputFile], chunk_size: usize) -> Vec<Job> {
 
 fn run_jobs(ctx: &Ctx<'_>, jobs: &[Job]) -> Worker {
     jobs.par_iter()
-        .fold(Worker::default, |mut w, job| {
-            process_job(ctx, &mut w, job);
-            w
-        })
-        .reduce(Worker::default, Worker::merge)
+        .fold(
+            || Worker::new(ctx.set.rules.len()),
+            |mut w, job| {
+                process_job(ctx, &mut w, job);
+                w
+            },
+        )
+        .reduce(|| Worker::new(ctx.set.rules.len()), Worker::merge)
 }
 
 /// Runs one streamed input: a producer thread reads chunks into a bounded channel and every
@@ -421,7 +569,7 @@ fn run_stream(
         pool.scope(|ps| {
             for _ in 0..threads {
                 ps.spawn(|_| {
-                    let mut w = Worker::default();
+                    let mut w = Worker::new(ctx.set.rules.len());
                     for chunk in rx.iter() {
                         if ctx.stopping() {
                             // Keep draining so the producer never blocks; it sees the stop
@@ -441,7 +589,7 @@ fn run_stream(
         producer.join()
     });
     let merged = done.into_inner().unwrap_or_else(|e| e.into_inner());
-    let worker = merged.into_iter().fold(Worker::default(), Worker::merge);
+    let worker = merged.into_iter().fold(Worker::new(ctx.set.rules.len()), Worker::merge);
     let failure = match read {
         Ok(Ok(bytes)) => {
             log::debug!("{}: streamed {bytes} bytes", path.display());
@@ -518,11 +666,11 @@ fn xml_record(
     if h.kind != SourceKind::Other {
         w.stats.process_events += 1;
     }
-    if ctx.prefilter && !ctx.rule.prefilter.may_match(h.format, text.as_bytes()) {
+    if !select_rules(ctx, w, h.format, text.as_bytes()) {
         w.stats.prefiltered += 1;
         return;
     }
-    match xml::extract(&text, h, &ctx.rule.projection) {
+    match xml::extract(&text, h, &ctx.set.projection) {
         Some(Extracted::Event(raw)) => event(ctx, w, &raw, loc),
         Some(Extracted::EventDataCut) => w.stats.issue(Issue::EventDataCut, loc),
         None => {}
@@ -535,7 +683,7 @@ fn json_line(ctx: &Ctx<'_>, w: &mut Worker, bytes: &[u8], at: Location) {
     }
     w.stats.records += 1;
     let loc = || at.clone();
-    let rejected = ctx.prefilter && !ctx.rule.prefilter.may_match(RecordFormat::Json, bytes);
+    let rejected = !select_rules(ctx, w, RecordFormat::Json, bytes);
     // A line that is not shaped like an object is parsed in full even when rejected, so that
     // malformed lines are counted whatever the rule.
     if rejected && looks_like_object(bytes) {
@@ -557,7 +705,7 @@ fn json_line(ctx: &Ctx<'_>, w: &mut Worker, bytes: &[u8], at: Location) {
     if json::repair_lone_surrogates(&mut buf) > 0 {
         w.stats.issue(Issue::InvalidUtf8, loc);
     }
-    match json::parse_with(&mut buf, &ctx.rule.projection, &mut w.json) {
+    match json::parse_with(&mut buf, &ctx.set.projection, &mut w.json) {
         Ok(parsed) => {
             if parsed.kind != SourceKind::Other {
                 w.stats.process_events += 1;
@@ -584,8 +732,7 @@ fn evtx_file(ctx: &Ctx<'_>, w: &mut Worker, file: usize) {
     let data = ctx.files[file].data();
     w.stats.bytes += data.len() as u64;
     let at = |offset: u64, unit: Unit, detail: String| Location { file, offset, unit, detail };
-    let prefilter = &ctx.rule.prefilter;
-    let keep = |chunk: &[u8]| prefilter.evtx_chunk_may_match(chunk);
+    let keep = |chunk: &[u8]| ctx.set.evtx_chunk_may_match(chunk);
     let keep: Option<evtx_input::ChunkFilter<'_>> = ctx.prefilter.then_some(&keep);
     evtx_input::read(data, keep, |item| match item {
         Item::Record { record_id, xml } => {
@@ -620,9 +767,22 @@ fn evtx_file(ctx: &Ctx<'_>, w: &mut Worker, file: usize) {
     });
 }
 
+/// Picks the rules that may match a record into the worker's candidates; false when there
+/// is none. With the prefilter off, every rule is a candidate.
+fn select_rules(ctx: &Ctx<'_>, w: &mut Worker, format: RecordFormat, bytes: &[u8]) -> bool {
+    if ctx.prefilter {
+        ctx.set.candidates(format, bytes, &mut w.scratch);
+    } else {
+        w.scratch.candidates.clear();
+        w.scratch.candidates.extend(0..ctx.set.rules.len());
+    }
+    !w.scratch.candidates.is_empty()
+}
+
+/// Maps one event once, then lets every candidate rule filter and group it.
 fn event(ctx: &Ctx<'_>, w: &mut Worker, raw: &RawEvent<'_>, loc: &dyn Fn() -> Location) {
-    let plan = &ctx.rule.plan;
-    let mut cim = match ctx.rule.mapper.map_first(raw, plan.filter_fields) {
+    let set = ctx.set;
+    let mut cim = match set.mapper.map_first(raw, set.filter_fields) {
         Ok(cim) => cim,
         Err(Unmapped::NoTime) => return w.stats.issue(Issue::NoTime, loc),
         Err(Unmapped::NotInDataset) => return,
@@ -630,16 +790,32 @@ fn event(ctx: &Ctx<'_>, w: &mut Worker, raw: &RawEvent<'_>, loc: &dyn Fn() -> Lo
     if cim.time_fallback && raw.kind == SourceKind::SysmonProcess {
         w.stats.issue(Issue::TimeFallback, loc);
     }
-    if plan.filter.as_ref().is_some_and(|f| !crate::eval::holds(f, &cim)) {
-        return;
+    let candidates = std::mem::take(&mut w.scratch.candidates);
+    let mut rest_mapped = false;
+    for &r in &candidates {
+        let plan = &set.rules[r].plan;
+        if plan.filter.as_ref().is_some_and(|f| !crate::eval::holds(f, &cim)) {
+            continue;
+        }
+        if !rest_mapped {
+            set.mapper.map_rest(raw, &mut cim);
+            rest_mapped = true;
+        }
+        group_event(ctx, w, r, &cim);
     }
-    ctx.rule.mapper.map_rest(raw, &mut cim);
+    w.scratch.candidates = candidates;
+}
+
+fn group_event(ctx: &Ctx<'_>, w: &mut Worker, rule: usize, cim: &crate::cim::CimEvent<'_>) {
     w.stats.matched += 1;
-    let before = w.table.len();
-    if let Err(Dropped::MissingByField) = w.table.add(plan, &cim) {
+    w.counts[rule].0 += 1;
+    let table = &mut w.tables[rule];
+    let before = table.len();
+    if let Err(Dropped::MissingByField) = table.add(&ctx.set.rules[rule].plan, cim) {
         w.stats.dropped_missing_by += 1;
+        w.counts[rule].1 += 1;
     }
-    let new = w.table.len() - before;
+    let new = table.len() - before;
     if new > 0 && ctx.groups.fetch_add(new, Ordering::Relaxed) + new > ctx.max_groups {
         ctx.stop.store(true, Ordering::Relaxed);
     }

@@ -57,6 +57,10 @@ pub enum UsageError {
     DataDirNotFolder(std::path::PathBuf),
     /// `-o` names an input file.
     OutputIsInput(std::path::PathBuf),
+    /// `run --rules` found no detection that compiles.
+    NoRuleCompiled,
+    /// `--findings --format json` with `--rules`.
+    FindingsInSetJson,
 }
 
 impl Error {
@@ -101,6 +105,13 @@ impl fmt::Display for Error {
             }
             Error::Usage(UsageError::OutputIsInput(p)) => {
                 write!(f, "-o names an input ({}): it would replace what it reads", p.display())
+            }
+            Error::Usage(UsageError::NoRuleCompiled) => write!(
+                f,
+                "no detection under --rules compiled (`tsreplay catalog PATH` gives the reasons)"
+            ),
+            Error::Usage(UsageError::FindingsInSetJson) => {
+                write!(f, "--rules --findings works with --format table only")
             }
             Error::Usage(UsageError::DataDirNotFolder(p)) => {
                 write!(f, "--data-dir {} is not a folder", p.display())

@@ -19,10 +19,12 @@
 //!
 //! Around the pipeline: `compare` reads result tables (Splunk exports, tsreplay's own output)
 //! and compares them, reading only `output` tables and `cim::profile`; `harness` runs a
-//! detection's `tests:` by calling `engine` as the command line does.
+//! detection's `tests:` by calling `engine` as the command line does; `catalog` compiles every
+//! detection under some folders into a rule set for `engine::run_set` and reports coverage.
 #![deny(missing_docs)]
 
 pub mod bench;
+pub mod catalog;
 pub mod cim;
 pub mod compare;
 pub mod engine;

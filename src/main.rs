@@ -50,6 +50,29 @@ enum Cmd {
     /// Run detections' unit tests (their `tests:` block) over local attack data (exit 0 only
     /// when every test passed).
     Test(TestArgs),
+    /// Compile every detection under some folders and report what compiles and why the rest
+    /// does not; reads no data.
+    Catalog(CatalogArgs),
+}
+
+#[derive(Args)]
+struct CatalogArgs {
+    /// Detection YAML files or folders (a security_content checkout, or part of one).
+    #[arg(required = true)]
+    paths: Vec<PathBuf>,
+    /// Folder of macro YAML files, over the embedded macros and the checkout's own `macros/`.
+    #[arg(long)]
+    macros: Vec<PathBuf>,
+    /// TOML file overriding the add-on mapping profile, per field.
+    #[arg(long)]
+    profile: Option<PathBuf>,
+    /// List each indicator (field, operator, value) with the number of compiled rules using
+    /// it, instead of the coverage report.
+    #[arg(long)]
+    indicators: bool,
+    /// Also list every detection: its path, name, and `compiled` or its reason.
+    #[arg(long)]
+    list: bool,
 }
 
 #[derive(Args)]
@@ -212,6 +235,11 @@ struct RunArgs {
     /// instead of standard output.
     #[arg(short, long, value_name = "FILE")]
     output: Option<PathBuf>,
+    /// Run every detection under these files or folders in one pass (repeat the option or
+    /// separate with commas); those that do not compile are counted and named by
+    /// `tsreplay catalog`.
+    #[arg(long, value_name = "PATH", value_delimiter = ',', conflicts_with = "rule")]
+    rules: Vec<PathBuf>,
 }
 
 #[derive(Args)]
@@ -278,6 +306,7 @@ fn main() -> ExitCode {
         Cmd::Explain(args) => explain(args),
         Cmd::Gen(args) => gen(args),
         Cmd::Bench(args) => bench(args),
+        Cmd::Catalog(args) => catalog(args),
     };
     match result {
         Ok(code) => ExitCode::from(code),
@@ -379,15 +408,14 @@ fn explain(args: RuleArgs) -> Result<u8, Error> {
     Ok(0)
 }
 
-/// Compiles the rule and replays it over the paths; prints the summary on stderr.
-fn replay(args: &ReplayArgs) -> Result<(Detection, engine::Compiled, engine::Report), Error> {
-    let (det, compiled) = compile_detection(&args.rule)?;
+/// The run options of the replay arguments, for rules with at most `by_fields` BY fields.
+fn replay_options(args: &ReplayArgs, by_fields: usize) -> Result<Options, Error> {
     let forced = match &args.sourcetype {
         Some(st) => Some(Format::from_sourcetype(st).ok_or_else(|| Error::Sourcetype(st.clone()))?),
         None => None,
     };
     let show_progress = !args.quiet && std::io::stderr().is_terminal();
-    let opts = Options {
+    Ok(Options {
         threads: usize::from(args.threads),
         chunk_size: args.chunk_size,
         prefilter: !args.no_prefilter,
@@ -395,11 +423,15 @@ fn replay(args: &ReplayArgs) -> Result<(Detection, engine::Compiled, engine::Rep
         forced,
         forced_paths: Vec::new(),
         progress: show_progress.then(|| Arc::new(Bar::new()) as Arc<dyn engine::Progress>),
-        max_groups: args
-            .max_groups
-            .unwrap_or_else(|| engine::default_max_groups(compiled.plan.by.len())),
+        max_groups: args.max_groups.unwrap_or_else(|| engine::default_max_groups(by_fields)),
         interrupt: Some(interrupt_flag()),
-    };
+    })
+}
+
+/// Compiles the rule and replays it over the paths; prints the summary on stderr.
+fn replay(args: &ReplayArgs) -> Result<(Detection, engine::Compiled, engine::Report), Error> {
+    let (det, compiled) = compile_detection(&args.rule)?;
+    let opts = replay_options(args, compiled.plan.by.len())?;
     let mut report = engine::run(&compiled, &args.paths, &opts);
     if matches!(report.stopped, Some(engine::Stopped::MaxGroups(_))) {
         // No table will be printed: the summary must not count rows.
@@ -418,6 +450,9 @@ fn replay(args: &ReplayArgs) -> Result<(Detection, engine::Compiled, engine::Rep
 fn run(args: RunArgs) -> Result<u8, Error> {
     if args.findings && matches!(args.format, OutFormat::Csv) {
         return Err(Error::Usage(UsageError::FindingsInCsv));
+    }
+    if !args.rules.is_empty() {
+        return run_rules(args);
     }
     if let Some(out) = &args.output {
         let id = tsreplay::input::Snapshot::of(out);
@@ -471,6 +506,106 @@ fn run(args: RunArgs) -> Result<u8, Error> {
     }
     if interrupted || stopped_writing {
         say_interrupted(args.output.as_deref(), interrupted, stopped_writing);
+        return Ok(INTERRUPTED);
+    }
+    Ok(if report.summary.failed.is_empty() { 0 } else { 2 })
+}
+
+fn catalog(args: CatalogArgs) -> Result<u8, Error> {
+    let profile = load_profile(args.profile.as_deref())?;
+    let cat = tsreplay::catalog::load(&args.paths, &args.macros, &profile, true)?;
+    let mut text = String::new();
+    if args.indicators {
+        text.push_str(&tsreplay::catalog::render_indicators(&tsreplay::catalog::indicators(&cat)));
+    } else {
+        text.push_str(&tsreplay::catalog::render(&cat));
+    }
+    if args.list {
+        text.push('\n');
+        text.push_str(&tsreplay::catalog::render_list(&cat));
+    }
+    print_stdout(text.as_bytes())?;
+    Ok(0)
+}
+
+/// `run --rules`: the compiled part of a catalog in one pass, rows per rule.
+fn run_rules(args: RunArgs) -> Result<u8, Error> {
+    if args.findings && matches!(args.format, OutFormat::Json) {
+        return Err(Error::Usage(UsageError::FindingsInSetJson));
+    }
+    let profile = load_profile(args.replay.rule.profile.as_deref())?;
+    let cat = tsreplay::catalog::load(&args.rules, &args.replay.rule.macros, &profile, true)?;
+    let rules = cat.rules();
+    let refused = cat.entries.len() - rules.len();
+    let _ = writeln!(
+        std::io::stderr(),
+        "tsreplay: {} of {} detections compiled and run in one pass{}",
+        rules.len(),
+        cat.entries.len(),
+        if refused > 0 {
+            format!("; {refused} did not compile (`tsreplay catalog` gives the reasons)")
+        } else {
+            String::new()
+        }
+    );
+    if rules.is_empty() {
+        return Err(Error::Usage(UsageError::NoRuleCompiled));
+    }
+    let by_fields = rules.iter().map(|r| r.plan.by.len()).max().unwrap_or(1);
+    let opts = replay_options(&args.replay, by_fields)?;
+    let set = engine::RuleSet::new(rules);
+    let report = engine::run_set(&set, &args.replay.paths, &opts);
+    let with_rows = report.rules.iter().filter(|r| !r.table.rows.is_empty()).count();
+    let mut summary = if args.replay.quiet {
+        report.summary.render_failures()
+    } else {
+        report.summary.render()
+    };
+    if !args.replay.quiet {
+        summary.push_str(&format!("  rules with rows:         {with_rows} of {}\n", set.rules.len()));
+    }
+    let _ = std::io::stderr().lock().write_all(summary.as_bytes());
+    if let Some(engine::Stopped::MaxGroups(n)) = report.stopped {
+        return Err(Error::Stopped(StopError::MaxGroups(n)));
+    }
+    let tables: Vec<write::RuleTable<'_>> = set
+        .rules
+        .iter()
+        .zip(&report.rules)
+        .map(|(c, o)| write::RuleTable { name: &c.plan.name, id: &c.plan.id, table: &o.table })
+        .collect();
+    let format = match args.format {
+        OutFormat::Table => write::Format::Table,
+        OutFormat::Csv => write::Format::Csv,
+        OutFormat::Json => write::Format::Json,
+    };
+    let metas: Vec<Option<tsreplay::spl::meta::Meta>> = if args.findings {
+        let compiled: Vec<&tsreplay::catalog::Entry> = cat.compiled().map(|(e, _)| e).collect();
+        compiled.iter().map(|e| e.detection.as_ref().and_then(|d| d.meta().ok())).collect()
+    } else {
+        Vec::new()
+    };
+    let render = |out: &mut dyn Write| {
+        write::write_rule_tables(out, &tables, format)?;
+        for ((t, meta), c) in tables.iter().zip(&metas).zip(&set.rules) {
+            if let (Some(m), false) = (meta, t.table.rows.is_empty()) {
+                let text = findings::render_text(m, &c.plan.search, t.table);
+                out.write_all(format!("== findings of {}\n{text}", t.name).as_bytes())?;
+            }
+        }
+        Ok(())
+    };
+    let written = match &args.output {
+        Some(path) => output::atomic::write_file(path, render),
+        None => write_stdout_raw(render),
+    };
+    match (written, &args.output) {
+        (Err(e), Some(path)) => return Err(Error::WriteFile(path.clone(), e)),
+        (Err(e), None) => return Err(Error::Output(e)),
+        (Ok(()), _) => {}
+    }
+    if report.stopped == Some(engine::Stopped::Interrupted) {
+        say_interrupted(args.output.as_deref(), true, false);
         return Ok(INTERRUPTED);
     }
     Ok(if report.summary.failed.is_empty() { 0 } else { 2 })

@@ -248,15 +248,15 @@ fn errors_in_long_lines_show_a_window() {
     let data = write(dir.path(), "d.xml", BITS_EVENT.as_bytes());
     let long = format!(
         "| tstats count from datamodel=Endpoint.Processes where Processes.dest IN ({}) \
-         by Processes.dest | where x=1",
+         by Processes.dest | join x",
         (0..60).map(|i| format!("host{i}")).collect::<Vec<_>>().join(", ")
     );
     let rule = rule_file(dir.path(), &long);
     let (_, _, err) = run(&["run", "--rule", &rule, &data]);
-    let shown = err.lines().find(|l| l.contains("| where x=1")).unwrap();
+    let shown = err.lines().find(|l| l.contains("| join x")).unwrap();
     assert!(shown.starts_with("  ...") && shown.len() < 130, "{err}");
     let caret = err.lines().find(|l| l.trim_start().starts_with('^')).unwrap();
-    assert_eq!(caret.find('^'), shown.find("where"), "{err}");
+    assert_eq!(caret.find('^'), shown.find("join"), "{err}");
 }
 
 #[test]

@@ -75,6 +75,79 @@ fn write_json(out: &mut dyn Write, table: &ResultTable) -> io::Result<()> {
     Ok(())
 }
 
+/// One rule's rows in a rule-set run.
+pub struct RuleTable<'t> {
+    /// The detection's name.
+    pub name: &'t str,
+    /// Its id.
+    pub id: &'t str,
+    /// Its rows.
+    pub table: &'t ResultTable,
+}
+
+/// Writes the rows of many rules: a titled table per rule with rows (table); per rule a CSV
+/// block whose columns start with `rule,rule_id`, blocks apart by an empty line (csv); one
+/// JSON object per row with `rule` and `rule_id` first (json). Rules without rows are left
+/// out of the table and csv forms.
+pub fn write_rule_tables(
+    out: &mut dyn Write,
+    rules: &[RuleTable<'_>],
+    format: Format,
+) -> io::Result<()> {
+    let mut first = true;
+    for r in rules.iter().filter(|r| !r.table.rows.is_empty()) {
+        check_stop()?;
+        match format {
+            Format::Table => {
+                let n = r.table.rows.len();
+                let plural = if n == 1 { "" } else { "s" };
+                writeln!(out, "== {} ({}): {n} row{plural}", visible(r.name), visible(r.id))?;
+                write_aligned(out, r.table)?;
+                writeln!(out)?;
+            }
+            Format::Csv => {
+                if !first {
+                    writeln!(out)?;
+                }
+                write_tagged_csv(out, r)?;
+            }
+            Format::Json => write_tagged_json(out, r)?,
+        }
+        first = false;
+    }
+    Ok(())
+}
+
+fn write_tagged_csv(out: &mut dyn Write, r: &RuleTable<'_>) -> io::Result<()> {
+    let mut w = csv::WriterBuilder::new().terminator(csv::Terminator::Any(b'\n')).from_writer(out);
+    let mut header = vec!["rule", "rule_id"];
+    header.extend(r.table.columns.iter().map(String::as_str));
+    w.write_record(&header).map_err(csv_io)?;
+    for row in &r.table.rows {
+        check_stop()?;
+        let mut rec = vec![r.name, r.id];
+        rec.extend(row.iter().map(String::as_str));
+        w.write_record(&rec).map_err(csv_io)?;
+    }
+    w.flush()
+}
+
+fn write_tagged_json(out: &mut dyn Write, r: &RuleTable<'_>) -> io::Result<()> {
+    for row in &r.table.rows {
+        check_stop()?;
+        let mut obj = serde_json::Map::new();
+        obj.insert("rule".into(), serde_json::Value::String(r.name.to_string()));
+        obj.insert("rule_id".into(), serde_json::Value::String(r.id.to_string()));
+        for (i, (k, v)) in r.table.columns.iter().zip(row).enumerate() {
+            let mv = r.table.multivalue.get(i).copied().unwrap_or(false);
+            obj.insert(k.clone(), json_cell(v, mv));
+        }
+        serde_json::to_writer(&mut *out, &serde_json::Value::Object(obj))?;
+        out.write_all(b"\n")?;
+    }
+    Ok(())
+}
+
 /// A cell as JSON: in a multivalue column, a cell of several lines is an array of them, as
 /// Splunk's JSON writes a multivalue field; anything else is a string.
 fn json_cell(v: &str, multivalue: bool) -> serde_json::Value {

@@ -154,6 +154,39 @@ pub struct Plan {
 }
 
 impl Plan {
+    /// Re-addresses the plan's fields into `union` (which must hold every field of the plan):
+    /// rules of one set then read one mapped event. `filter_fields` becomes `union_filter`,
+    /// the number of leading union fields that some rule's filter reads.
+    pub fn remap_fields(&mut self, union: &[&'static str], union_filter: usize) {
+        let ids: Vec<FieldId> = self
+            .fields
+            .iter()
+            .map(|f| union.iter().position(|u| u == f).expect("the union holds every field"))
+            .collect();
+        if let Some(e) = &mut self.filter {
+            remap_expr(e, &ids);
+        }
+        for b in self.by.iter_mut() {
+            *b = ids[*b];
+        }
+        for a in self.aggs.iter_mut() {
+            a.kind = match a.kind {
+                AggKind::Values(f) => AggKind::Values(ids[f]),
+                AggKind::Dc(f) => AggKind::Dc(ids[f]),
+                AggKind::Latest(f) => AggKind::Latest(ids[f]),
+                AggKind::Earliest(f) => AggKind::Earliest(ids[f]),
+                other => other,
+            };
+        }
+        self.fields = union.to_vec();
+        self.filter_fields = union_filter;
+    }
+
+    /// The fields the filter reads (`fields[..filter_fields]`).
+    pub fn filter_field_names(&self) -> &[&'static str] {
+        &self.fields[..self.filter_fields]
+    }
+
     /// The tstats filter with its grouping made explicit, fields named without the object
     /// prefix: `AND(OR(a=x, b=y), c IN(...))`.
     pub fn describe_filter(&self) -> String {
@@ -161,6 +194,17 @@ impl Plan {
             Some(e) => describe(e, &|f| self.fields[f].to_string()),
             None => "none: every event of the data set".to_string(),
         }
+    }
+}
+
+fn remap_expr(e: &mut Expr, ids: &[FieldId]) {
+    match e {
+        Expr::And(v) | Expr::Or(v) => v.iter_mut().for_each(|x| remap_expr(x, ids)),
+        Expr::Not(x) => remap_expr(x, ids),
+        Expr::Match { field, .. } | Expr::NotMatch { field, .. } | Expr::Compare { field, .. } => {
+            *field = ids[*field]
+        }
+        Expr::Missing | Expr::All => {}
     }
 }
 

@@ -97,7 +97,11 @@ fn lower_command(
     match cmd {
         Command::Rename(pairs) => {
             for (from, to) in pairs {
-                *columns = rename_columns(columns, from, to)?;
+                let (names, keep) = rename_columns(columns, from, to)?;
+                if let Some(keep) = keep {
+                    post.push(PostOp::Select(keep));
+                }
+                *columns = names;
             }
             post.push(PostOp::Rename { names: columns.clone() });
         }
@@ -182,14 +186,19 @@ fn checked_time_format(f: &Spanned<String>) -> Result<String, CompileError> {
 
 /// Applies one `rename FROM as TO` to the column list. `FROM` may hold one `*`, which `TO`
 /// repeats.
+///
+/// A field renamed onto one that exists replaces it, and a rename of a field no row has
+/// removes the target, as Splunk's `rename` documents ("renaming a field can cause loss of
+/// data"). Returns the new names and, when columns go, the old columns kept (in order).
 fn rename_columns(
     columns: &[String],
     from: &Spanned<String>,
     to: &Spanned<String>,
-) -> Result<Vec<String>, CompileError> {
+) -> Result<(Vec<String>, Option<Vec<usize>>), CompileError> {
     let (from_s, to_s) = (from.node.as_str(), to.node.as_str());
     let mut out = Vec::with_capacity(columns.len());
-    for c in columns {
+    let mut renamed_any = vec![false; columns.len()];
+    for (i, c) in columns.iter().enumerate() {
         let renamed = match from_s.split_once('*') {
             Some((pre, suf)) if !suf.contains('*') => c
                 .strip_prefix(pre)
@@ -201,14 +210,31 @@ fn rename_columns(
             }
             None => (c == from_s).then(|| to_s.to_string()),
         };
+        renamed_any[i] = renamed.is_some();
         out.push(renamed.unwrap_or_else(|| c.clone()));
     }
-    let mut seen = std::collections::HashSet::new();
-    if let Some(dup) = out.iter().find(|c| !seen.insert(c.as_str())) {
-        let found = format!("rename onto the existing field {dup}");
-        return Err(err(CompileErrorKind::UnsupportedSyntax { found }, to.span));
+    let mut keep: Vec<usize> = Vec::with_capacity(out.len());
+    for i in 0..out.len() {
+        let renamed_here = (0..out.len()).filter(|&j| renamed_any[j] && out[j] == out[i]).count();
+        if renamed_here > 1 {
+            let found = format!("rename of two fields onto {}", out[i]);
+            return Err(err(CompileErrorKind::UnsupportedSyntax { found }, to.span));
+        }
+        // An untouched column whose name a renamed one now takes is replaced.
+        if !renamed_any[i] && renamed_here == 1 {
+            continue;
+        }
+        keep.push(i);
     }
-    Ok(out)
+    let no_source = !from_s.contains('*') && !columns.iter().any(|c| c == from_s);
+    if no_source {
+        keep.retain(|&i| columns[i] != to_s);
+    }
+    if keep.len() == out.len() {
+        return Ok((out, None));
+    }
+    let names = keep.iter().map(|&i| out[i].clone()).collect();
+    Ok((names, Some(keep)))
 }
 
 /// Lowers a `search` expression over result columns. Unknown fields are never present.

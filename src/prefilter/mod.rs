@@ -19,6 +19,10 @@
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
 use memchr::memmem;
 
+mod set;
+
+pub use set::SetFilter;
+
 use crate::plan::{Expr, Plan};
 use crate::schema::{FieldOrigin, RecordFormat};
 
@@ -45,8 +49,8 @@ enum Check {
     Pass,
     /// No record can match.
     Reject,
-    /// A record must contain one of these literals.
-    Literals { finder: Finder, shown: Vec<String> },
+    /// A record must contain one of these literals (`encoded`, as the format stores text).
+    Literals { finder: Finder, shown: Vec<String>, encoded: Vec<Vec<u8>> },
 }
 
 /// Finds any of a set of literals, ASCII case folded.
@@ -224,7 +228,7 @@ fn literal_check(mut encoded: Vec<Vec<u8>>, mut shown: Vec<String>) -> Check {
     shown.sort();
     shown.dedup();
     match Finder::build(&encoded) {
-        Some(finder) => Check::Literals { finder, shown },
+        Some(finder) => Check::Literals { finder, shown, encoded },
         None => Check::Pass,
     }
 }
