@@ -271,7 +271,9 @@ pub fn indicators(c: &Catalog) -> Vec<Indicator> {
         .into_iter()
         .map(|((field, op, value), rules)| Indicator { field, op, value, rules })
         .collect();
-    v.sort_by(|a, b| b.rules.cmp(&a.rules).then_with(|| (&a.field, &a.value).cmp(&(&b.field, &b.value))));
+    v.sort_by(|a, b| {
+        b.rules.cmp(&a.rules).then_with(|| (&a.field, &a.value).cmp(&(&b.field, &b.value)))
+    });
     v
 }
 
@@ -298,9 +300,12 @@ mod tests {
     #[test]
     fn reasons_name_the_construct_not_the_place() {
         let e = |kind| CompileError::bare(kind);
-        let a = reason(&e(CompileErrorKind::UnsupportedAggregate { name: "avg(Processes.x)".into() }));
+        let a =
+            reason(&e(CompileErrorKind::UnsupportedAggregate { name: "avg(Processes.x)".into() }));
         assert_eq!(a, "unsupported aggregate `avg()`");
-        let f = reason(&e(CompileErrorKind::UnsupportedFunction { name: "mvfind() with 3 arguments".into() }));
+        let f = reason(&e(CompileErrorKind::UnsupportedFunction {
+            name: "mvfind() with 3 arguments".into(),
+        }));
         assert_eq!(f, "unsupported eval function `mvfind()`");
         let c = reason(&e(CompileErrorKind::UnsupportedCommand { name: "Join".into() }));
         assert_eq!(c, "unsupported command `join`");

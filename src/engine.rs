@@ -113,9 +113,8 @@ impl RuleSet {
                 }
             }
         }
-        let profile = rules.first().map_or_else(Profile::default_profile, |r| {
-            r.mapper.profile().clone()
-        });
+        let profile =
+            rules.first().map_or_else(Profile::default_profile, |r| r.mapper.profile().clone());
         for r in rules.iter_mut() {
             r.plan.remap_fields(&union, filter_fields);
         }
@@ -412,16 +411,22 @@ pub fn run_set(set: &RuleSet, paths: &[PathBuf], opts: &Options) -> SetReport {
     }
     note_changes(&files, &mut summary);
     let stopped = ctx.stopped();
-    let rules: Vec<RuleOutcome> = set
-        .rules
-        .iter()
-        .zip(std::mem::take(&mut worker.tables))
-        .zip(&worker.counts)
-        .map(|((rule, table), &(matched, dropped_missing_by))| {
-            let table = output::finish(&rule.plan, table.into_sorted(), &opts.tz);
-            RuleOutcome { table, matched, dropped_missing_by }
-        })
-        .collect();
+    // Each rule's table is finished on its own, so the rules share the pool.
+    let tables = std::mem::take(&mut worker.tables);
+    let rules: Vec<RuleOutcome> = pool.install(|| {
+        set.rules
+            .par_iter()
+            .zip(tables)
+            .zip(&worker.counts)
+            .map(|((rule, table), &(matched, dropped_missing_by))| {
+                if table.len() > 10_000 {
+                    log::debug!("engine: rule `{}` holds {} groups", rule.plan.name, table.len());
+                }
+                let table = output::finish(&rule.plan, table.into_sorted(), &opts.tz);
+                RuleOutcome { table, matched, dropped_missing_by }
+            })
+            .collect()
+    });
     summary.stats = worker.stats;
     summary.rows = rules.iter().map(|r| r.table.rows.len()).sum();
     summary.seconds = started.elapsed().as_secs_f64();

@@ -556,13 +556,12 @@ fn run_rules(args: RunArgs) -> Result<u8, Error> {
     let set = engine::RuleSet::new(rules);
     let report = engine::run_set(&set, &args.replay.paths, &opts);
     let with_rows = report.rules.iter().filter(|r| !r.table.rows.is_empty()).count();
-    let mut summary = if args.replay.quiet {
-        report.summary.render_failures()
-    } else {
-        report.summary.render()
-    };
+    let mut summary =
+        if args.replay.quiet { report.summary.render_failures() } else { report.summary.render() };
     if !args.replay.quiet {
-        summary.push_str(&format!("  rules with rows:         {with_rows} of {}\n", set.rules.len()));
+        summary
+            .push_str(&format!("  rules with rows:         {with_rows} of {}\n", set.rules.len()));
+        summary.push_str(&busiest_rules(&set, &report));
     }
     let _ = std::io::stderr().lock().write_all(summary.as_bytes());
     if let Some(engine::Stopped::MaxGroups(n)) = report.stopped {
@@ -609,6 +608,25 @@ fn run_rules(args: RunArgs) -> Result<u8, Error> {
         return Ok(INTERRUPTED);
     }
     Ok(if report.summary.failed.is_empty() { 0 } else { 2 })
+}
+
+/// The rules that matched the most events, which cost the most time.
+fn busiest_rules(set: &engine::RuleSet, report: &engine::SetReport) -> String {
+    let mut by: Vec<(u64, &str, usize)> = set
+        .rules
+        .iter()
+        .zip(&report.rules)
+        .map(|(c, o)| (o.matched, c.plan.name.as_str(), o.table.rows.len()))
+        .filter(|(m, ..)| *m > 0)
+        .collect();
+    by.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(b.1)));
+    let mut out = String::new();
+    for (matched, name, rows) in by.into_iter().take(5) {
+        out.push_str(&format!(
+            "  most matched:            {matched} events, {rows} rows: {name}\n"
+        ));
+    }
+    out
 }
 
 /// Tells what an interrupted run left: a partial table on stdout, or no `-o` file.

@@ -4,17 +4,15 @@
 //! multivalue field), the per-worker `GroupTable`, merging tables, and emitting groups sorted
 //! by their BY tuple, byte-wise. It must not know formats or print anything.
 
+use hashbrown::HashMap;
 use std::borrow::Cow;
 use std::collections::BTreeSet;
-use std::hash::{Hash, Hasher};
-
-use hashbrown::{Equivalent, HashMap};
 
 use crate::cim::CimEvent;
 use crate::plan::{AggKind, Plan};
 
-/// A stored BY key.
-type Key = Box<[Box<str>]>;
+/// A stored BY key: the BY values encoded as one byte string (see `encode_value`).
+type Key = Box<[u8]>;
 
 /// Aggregate state of one group.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -130,31 +128,16 @@ impl AggState {
     }
 }
 
-/// A borrowed key for lookups, hashing exactly as a stored `Key` does.
-struct KeyRef<'k, 'a>(&'k [Cow<'a, str>]);
-
-impl Hash for KeyRef<'_, '_> {
-    fn hash<H: Hasher>(&self, state: &mut H) {
-        // A slice hashes its length then each element; `Cow<str>` and `Box<str>` both hash as
-        // `str`, so this equals the hash of the stored boxed key.
-        self.0.hash(state);
-    }
-}
-
-impl Equivalent<Key> for KeyRef<'_, '_> {
-    fn equivalent(&self, key: &Key) -> bool {
-        key.len() == self.0.len() && key.iter().zip(self.0).all(|(a, b)| **a == **b)
-    }
-}
-
 /// Groups of one worker.
 ///
 /// # Design
-/// A hashbrown map keyed by the boxed BY tuple. Lookups use a borrowed view of the event's
-/// values, so an event that joins an existing group allocates nothing.
+/// A hashbrown map keyed by the BY tuple encoded as one byte string (`encode_value`): one
+/// allocation per new group, none for an event that joins an existing one (the key is built
+/// in a reused buffer). Byte order of encoded keys is the order of BY tuples.
 #[derive(Debug, Clone, Default)]
 pub struct GroupTable {
     groups: HashMap<Key, AggState>,
+    scratch: Vec<u8>,
 }
 
 /// Why an event added no group.
@@ -164,64 +147,131 @@ pub enum Dropped {
     MissingByField,
 }
 
+/// Separates values in an encoded key; it sorts below any value byte that can follow.
+const SEPARATOR: [u8; 2] = [0, 0];
+
+/// Appends `v` to an encoded key: a 0x00 byte inside a value is written 0x00 0x01.
+fn encode_value(key: &mut Vec<u8>, v: &str) {
+    if !v.as_bytes().contains(&0) {
+        key.extend_from_slice(v.as_bytes());
+        return;
+    }
+    for &b in v.as_bytes() {
+        key.push(b);
+        if b == 0 {
+            key.push(1);
+        }
+    }
+}
+
+/// The BY values of an encoded key.
+fn decode_key(key: &[u8]) -> Box<[Box<str>]> {
+    let mut out: Vec<Box<str>> = Vec::new();
+    let mut cur: Vec<u8> = Vec::new();
+    let mut i = 0;
+    while i < key.len() {
+        match (key[i], key.get(i + 1)) {
+            (0, Some(0)) => {
+                out.push(text(std::mem::take(&mut cur)));
+                i += 2;
+            }
+            (0, Some(1)) => {
+                cur.push(0);
+                i += 2;
+            }
+            (b, _) => {
+                cur.push(b);
+                i += 1;
+            }
+        }
+    }
+    out.push(text(cur));
+    out.into_boxed_slice()
+}
+
+fn text(bytes: Vec<u8>) -> Box<str> {
+    match String::from_utf8(bytes) {
+        Ok(s) => s.into_boxed_str(),
+        Err(e) => String::from_utf8_lossy(e.as_bytes()).into(),
+    }
+}
+
 impl GroupTable {
     /// Adds one event to every group its BY values name.
     pub fn add(&mut self, plan: &Plan, ev: &CimEvent<'_>) -> Result<usize, Dropped> {
         let fill: Option<Cow<'_, str>> = plan.fillnull.as_deref().map(Cow::Borrowed);
-        let bucket: Option<Cow<'_, str>> =
-            plan.time_bucket.map(|(_, span)| Cow::Owned(bucket_key(ev.time, span)));
-        let mut columns: Vec<&[Cow<'_, str>]> = Vec::with_capacity(plan.by.len() + 1);
+        let mut multivalue = false;
         for &f in &plan.by {
-            match (&ev.values[f][..], &fill) {
-                ([], Some(fill)) => columns.push(std::slice::from_ref(fill)),
-                ([], None) => return Err(Dropped::MissingByField),
-                (values, _) => columns.push(values),
+            match (ev.values[f].len(), &fill) {
+                (0, None) => return Err(Dropped::MissingByField),
+                (n, _) => multivalue |= n > 1,
             }
         }
-        if let (Some((at, _)), Some(b)) = (plan.time_bucket, &bucket) {
-            columns.insert(at, std::slice::from_ref(b));
+        let bucket: Option<Cow<'_, str>> =
+            plan.time_bucket.map(|(_, span)| Cow::Owned(bucket_key(ev.time, span)));
+        let width = plan.by.len() + usize::from(bucket.is_some());
+        let column = |i: usize| -> &[Cow<'_, str>] {
+            let at = plan.time_bucket.map(|(at, _)| at);
+            let by_index = match at {
+                Some(at) if i == at => return std::slice::from_ref(bucket.as_ref().expect("set")),
+                Some(at) if i > at => i - 1,
+                _ => i,
+            };
+            match &ev.values[plan.by[by_index]][..] {
+                [] => std::slice::from_ref(fill.as_ref().expect("checked above")),
+                values => values,
+            }
+        };
+        let mut key = std::mem::take(&mut self.scratch);
+        if !multivalue {
+            key.clear();
+            for i in 0..width {
+                if i > 0 {
+                    key.extend_from_slice(&SEPARATOR);
+                }
+                encode_value(&mut key, &column(i)[0]);
+            }
+            self.bump(plan, ev, &key);
+            self.scratch = key;
+            return Ok(1);
         }
-        let mut key: Vec<Cow<'_, str>> = Vec::with_capacity(columns.len());
+        // One group per combination of values: an odometer over the columns.
+        let columns: Vec<&[Cow<'_, str>]> = (0..width).map(column).collect();
+        let mut at = vec![0usize; width];
         let mut groups = 0;
-        self.add_product(plan, ev, &columns, &mut key, &mut groups);
+        loop {
+            key.clear();
+            for (i, c) in columns.iter().enumerate() {
+                if i > 0 {
+                    key.extend_from_slice(&SEPARATOR);
+                }
+                encode_value(&mut key, &c[at[i]]);
+            }
+            self.bump(plan, ev, &key);
+            groups += 1;
+            let Some(i) = (0..width).rev().find(|&i| at[i] + 1 < columns[i].len()) else { break };
+            at[i] += 1;
+            at[i + 1..].iter_mut().for_each(|x| *x = 0);
+        }
+        self.scratch = key;
         Ok(groups)
     }
 
-    /// Adds the event to each key of the cartesian product of `columns`.
-    fn add_product<'a>(
-        &mut self,
-        plan: &Plan,
-        ev: &CimEvent<'_>,
-        columns: &[&[Cow<'a, str>]],
-        key: &mut Vec<Cow<'a, str>>,
-        groups: &mut usize,
-    ) {
-        let Some((first, rest)) = columns.split_first() else {
-            self.bump(plan, ev, key);
-            *groups += 1;
-            return;
-        };
-        for v in first.iter() {
-            key.push(v.clone());
-            self.add_product(plan, ev, rest, key, groups);
-            key.pop();
-        }
-    }
-
-    fn bump(&mut self, plan: &Plan, ev: &CimEvent<'_>, key: &[Cow<'_, str>]) {
-        if let Some(state) = self.groups.get_mut(&KeyRef(key)) {
+    fn bump(&mut self, plan: &Plan, ev: &CimEvent<'_>, key: &[u8]) {
+        if let Some(state) = self.groups.get_mut(key) {
             state.add(plan, ev);
             return;
         }
-        let owned: Key = key.iter().map(|k| Box::<str>::from(k.as_ref())).collect();
-        self.groups.entry(owned).or_insert_with(|| AggState::new(plan, ev.time)).add(plan, ev);
+        let mut state = AggState::new(plan, ev.time);
+        state.add(plan, ev);
+        self.groups.insert(Box::from(key), state);
     }
 
     /// Folds `other` into this table.
     pub fn merge(&mut self, other: GroupTable) {
         if self.groups.len() < other.groups.len() {
             let mine = std::mem::replace(&mut self.groups, other.groups);
-            return self.merge(GroupTable { groups: mine });
+            return self.merge(GroupTable { groups: mine, scratch: Vec::new() });
         }
         for (key, state) in other.groups {
             match self.groups.entry(key) {
@@ -243,11 +293,11 @@ impl GroupTable {
         self.groups.is_empty()
     }
 
-    /// The groups sorted ascending by BY tuple, byte-wise.
-    pub fn into_sorted(self) -> Vec<(Key, AggState)> {
+    /// The groups sorted ascending by BY tuple, byte-wise, with their BY values.
+    pub fn into_sorted(self) -> Vec<(Box<[Box<str>]>, AggState)> {
         let mut rows: Vec<_> = self.groups.into_iter().collect();
         rows.sort_unstable_by(|a, b| a.0.cmp(&b.0));
-        rows
+        rows.into_iter().map(|(k, s)| (decode_key(&k), s)).collect()
     }
 }
 

@@ -8,7 +8,7 @@
 //!   pattern matches none of the field's synthetic values (constants, lookups, `unknown`);
 //!   a field whose values are computed (a number rewritten to another base) gives none;
 //! - a literal that could straddle text the mapping joins (the 4688 rebuild's space and quote,
-//!   a wrap quote) is not used;
+//!   a wrap quote) is cut at those bytes, and its longest piece is used;
 //! - literals are encoded as the format stores text: XML forwarder text is compared raw; dump
 //!   XML and EVTX renderings are compared raw too, but a record holding a numeric entity
 //!   falls through, and literals with quotes or braces disable the filter there; JSON literals
@@ -330,9 +330,12 @@ fn required(expr: &Expr, origin: &dyn Fn(usize) -> FieldOrigin) -> Required {
             if !o.raw {
                 return Some(Vec::new());
             }
+            // A piece of the literal between bytes the mapping may insert lies inside one raw
+            // piece, so it occurs in the record even when the whole literal straddles a join.
             let lit = pattern
                 .literals()
-                .filter(|l| !l.iter().any(|b| o.joins.contains(b)))
+                .flat_map(|l| l.split(|b| o.joins.contains(b)))
+                .filter(|l| !l.is_empty())
                 .max_by_key(|l| l.len())?;
             Some(vec![lit.to_vec()])
         }
