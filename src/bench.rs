@@ -34,6 +34,9 @@ pub struct Matrix {
     pub scratch: PathBuf,
     /// Where the results folder is made.
     pub results: PathBuf,
+    /// A detection folder (or file) whose compiled rules also run in one pass, measured
+    /// against the default rule alone.
+    pub rules: Option<PathBuf>,
 }
 
 /// One measured line.
@@ -107,6 +110,11 @@ fn measure_file(
         let j = t.to_string();
         push("plain parse", t, best(m.runs, &me, &["run", "-j", &j, "--rule", &rule, &f])?);
         push("tsreplay selective", t, best(m.runs, &me, &["run", "-j", &j, &f])?);
+        if let Some(rules) = &m.rules {
+            let rules = rules.to_string_lossy();
+            let args = ["run", "-j", &j, "--rules", &rules, &f];
+            push("catalog one pass", t, best(m.runs, &me, &args)?);
+        }
     }
     Ok(())
 }
@@ -186,12 +194,46 @@ fn summary(m: &Matrix, rows: &[Row], has_rg: bool) -> String {
             base("cat")
         );
     }
+    if let Some(rules) = &m.rules {
+        catalog_ratios(&mut out, rows, rules);
+    }
     let _ = writeln!(
         out,
         "\nPlots: threads.svg (MB/s against threads), selectivity.svg (MB/s against the share \
          of positives, at the most threads)."
     );
     out
+}
+
+/// The one-pass catalog run against the default rule alone, same input and threads.
+fn catalog_ratios(out: &mut String, rows: &[Row], rules: &Path) {
+    let _ = writeln!(
+        out,
+        "\n## Catalog in one pass (`--rules {}`) against BITS Job Persistence alone\n",
+        rules.display()
+    );
+    let _ = writeln!(out, "| format | bytes | positives | threads | BITS s | catalog s | ratio |");
+    let _ = writeln!(out, "|---|---:|---:|---:|---:|---:|---:|");
+    for c in rows.iter().filter(|r| r.case == "catalog one pass") {
+        let same = |b: &&Row| {
+            b.case == "tsreplay selective"
+                && (b.format, b.size, b.selectivity, b.threads)
+                    == (c.format, c.size, c.selectivity, c.threads)
+        };
+        if let Some(b) = rows.iter().find(same) {
+            let _ = writeln!(
+                out,
+                "| {} | {} | {} | {} | {:.3} | {:.3} | {:.1}x |",
+                c.format,
+                c.size,
+                c.selectivity,
+                c.threads,
+                b.seconds,
+                c.seconds,
+                c.seconds / b.seconds.max(1e-9)
+            );
+        }
+    }
 }
 
 /// A bar chart: one group of bars per label, one bar per series value.

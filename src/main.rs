@@ -126,6 +126,10 @@ struct BenchArgs {
     /// Folder in which the results folder is made.
     #[arg(long, default_value = "results")]
     results: PathBuf,
+    /// Also run every detection under this folder in one pass (`run --rules`), reported
+    /// against the default rule alone.
+    #[arg(long, value_name = "PATH")]
+    rules: Option<PathBuf>,
 }
 
 #[derive(Args)]
@@ -365,6 +369,7 @@ fn bench(args: BenchArgs) -> Result<u8, Error> {
         runs: args.runs.clamp(1, 20),
         scratch: args.scratch,
         results: args.results,
+        rules: args.rules,
     };
     let dir = tsreplay::bench::run(&matrix).map_err(Error::Output)?;
     let summary = std::fs::read_to_string(dir.join("summary.md")).map_err(Error::Output)?;
