@@ -55,7 +55,7 @@ pub fn compile(
     profile: Profile,
 ) -> Result<Compiled, CompileError> {
     let plan = plan::compile(det, macros)?;
-    let mapper = Mapper::new(profile, &plan.fields);
+    let mapper = Mapper::new(profile, &plan.fields, &[plan.dataset]);
     let prefilter = Prefilter::build(&plan, &|fmt, f| mapper.origin(fmt, f));
     let projection = mapper.projection();
     log::debug!(
@@ -118,7 +118,10 @@ impl RuleSet {
         for r in rules.iter_mut() {
             r.plan.remap_fields(&union, filter_fields);
         }
-        let mapper = Mapper::new(profile, &union);
+        let mut datasets: Vec<&'static str> = rules.iter().map(|r| r.plan.dataset).collect();
+        datasets.sort_unstable();
+        datasets.dedup();
+        let mapper = Mapper::new(profile, &union, &datasets);
         let projection = mapper.projection();
         let filters: Vec<&Prefilter> = rules.iter().map(|r| &r.prefilter).collect();
         let filter = SetFilter::build(&filters);
@@ -668,9 +671,7 @@ fn xml_record(
     if text_file && h.format == RecordFormat::DumpXml {
         w.stats.issue(Issue::DumpRendering, loc);
     }
-    if h.kind != SourceKind::Other {
-        w.stats.process_events += 1;
-    }
+    w.stats.count_kind(h.kind);
     if !select_rules(ctx, w, h.format, text.as_bytes()) {
         w.stats.prefiltered += 1;
         return;
@@ -693,9 +694,7 @@ fn json_line(ctx: &Ctx<'_>, w: &mut Worker, bytes: &[u8], at: Location) {
     // malformed lines are counted whatever the rule.
     if rejected && looks_like_object(bytes) {
         w.stats.prefiltered += 1;
-        if json::sniff_kind(bytes) != SourceKind::Other {
-            w.stats.process_events += 1;
-        }
+        w.stats.count_kind(json::sniff_kind(bytes));
         return;
     }
     let mut buf = std::mem::take(&mut w.buf);
@@ -712,9 +711,7 @@ fn json_line(ctx: &Ctx<'_>, w: &mut Worker, bytes: &[u8], at: Location) {
     }
     match json::parse_with(&mut buf, &ctx.set.projection, &mut w.json) {
         Ok(parsed) => {
-            if parsed.kind != SourceKind::Other {
-                w.stats.process_events += 1;
-            }
+            w.stats.count_kind(parsed.kind);
             if let Some(raw) = parsed.event {
                 event(ctx, w, &raw, &loc);
             }
@@ -797,8 +794,12 @@ fn event(ctx: &Ctx<'_>, w: &mut Worker, raw: &RawEvent<'_>, loc: &dyn Fn() -> Lo
     }
     let candidates = std::mem::take(&mut w.scratch.candidates);
     let mut rest_mapped = false;
+    let dataset = raw.kind.dataset();
     for &r in &candidates {
         let plan = &set.rules[r].plan;
+        if Some(plan.dataset) != dataset {
+            continue;
+        }
         if plan.filter.as_ref().is_some_and(|f| !crate::eval::holds(f, &cim)) {
             continue;
         }

@@ -3,7 +3,7 @@
 //!
 //! Owns plain data types only. It must not depend on any stage.
 
-/// Which process-creation source an event is, or none.
+/// Which mapped source an event is, or none.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum SourceKind {
     /// Sysmon EventID 1.
@@ -12,8 +12,36 @@ pub enum SourceKind {
     SecurityProcess,
     /// CrowdStrike `ProcessRollup2` or `SyntheticProcessRollup2`.
     CrowdStrikeProcess,
-    /// Any other event: never enters Endpoint.Processes (Part A.5).
+    /// Sysmon EventID 12, 13 or 14 (registry key and value events).
+    SysmonRegistry,
+    /// Sysmon EventID 11, 23 or 26 (file created, deleted, delete detected).
+    SysmonFile,
+    /// Any other event: enters no data set (Part A.5).
     Other,
+}
+
+impl SourceKind {
+    /// The CIM data set the kind's events enter, by name (`Endpoint.Processes`...).
+    pub fn dataset(self) -> Option<&'static str> {
+        match self {
+            SourceKind::SysmonProcess
+            | SourceKind::SecurityProcess
+            | SourceKind::CrowdStrikeProcess => Some("Endpoint.Processes"),
+            SourceKind::SysmonRegistry => Some("Endpoint.Registry"),
+            SourceKind::SysmonFile => Some("Endpoint.Filesystem"),
+            SourceKind::Other => None,
+        }
+    }
+
+    /// The kind of a Sysmon event by its EventID.
+    pub fn sysmon(event_id: &str) -> SourceKind {
+        match event_id {
+            "1" => SourceKind::SysmonProcess,
+            "12" | "13" | "14" => SourceKind::SysmonRegistry,
+            "11" | "23" | "26" => SourceKind::SysmonFile,
+            _ => SourceKind::Other,
+        }
+    }
 }
 
 /// How a record's raw bytes encode its field values.

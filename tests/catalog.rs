@@ -179,11 +179,10 @@ fn refusal_reasons_name_the_construct_and_are_stable() {
     let hand = [
         // `| tstats ... Endpoint.Processes ... | rename | join process_guid [| tstats ...]`
         ("detections/endpoint/batch_file_write_to_system32.yml", "unsupported command `join`"),
-        // datamodel=Endpoint.Registry
-        (
-            "detections/endpoint/active_setup_registry_autostart.yml",
-            "data model `Endpoint.Registry`",
-        ),
+        // `| tstats count from datamodel=Web where Web.http_user_agent="*Java*" ...`
+        ("detections/endpoint/java_class_file_download_by_java_user_agent.yml", "data model `Web`"),
+        // datamodel=Endpoint.Registry, Registry fields and supported commands only
+        ("detections/endpoint/active_setup_registry_autostart.yml", "compiled"),
         // a raw `sysmon` search
         (
             "detections/endpoint/access_lsass_memory_for_dump_creation.yml",

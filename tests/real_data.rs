@@ -238,3 +238,40 @@ fn evtx_chunk_skipping_never_changes_rows() {
         }
     }
 }
+
+/// Every catalog rule that returns rows on the shared data in one pass, and every seventh of
+/// the others, must give the same rows run alone (prefilter on) as inside the pass (where
+/// rules without literals make every record parsed). This caught literals sharing a
+/// four-byte prefix being checked as one (`*Shadov*` hid `*Shadow*`).
+#[test]
+fn each_rule_alone_gives_its_rows_of_the_one_pass_run() {
+    let Some(data) = shared_data() else { return };
+    let content = root().join("../shared/security_content");
+    assert!(content.join("detections").is_dir(), "security_content beside the data");
+    let profile = tsreplay::cim::Profile::default_profile();
+    let cat = tsreplay::catalog::load(&[content], &[], &profile, true).expect("catalog loads");
+    let rules = cat.rules();
+    assert!(rules.len() > 400, "{} rules compiled", rules.len());
+    let opts = tsreplay::engine::Options { threads: 2, ..Default::default() };
+    let set = tsreplay::engine::RuleSet::new(rules.clone());
+    let all = tsreplay::engine::run_set(&set, std::slice::from_ref(&data), &opts);
+    let mut checked = 0;
+    let mut differ = Vec::new();
+    for (i, (rule, outcome)) in rules.iter().zip(&all.rules).enumerate() {
+        if outcome.table.rows.is_empty() && i % 7 != 0 {
+            continue;
+        }
+        let alone = tsreplay::engine::run(rule, std::slice::from_ref(&data), &opts);
+        checked += 1;
+        if alone.table != outcome.table {
+            differ.push(format!(
+                "{}: alone {} rows, in the pass {}",
+                rule.plan.name,
+                alone.table.rows.len(),
+                outcome.table.rows.len()
+            ));
+        }
+    }
+    assert!(checked > 100, "{checked} rules checked");
+    assert!(differ.is_empty(), "{} rules differ:\n{}", differ.len(), differ.join("\n"));
+}

@@ -35,17 +35,24 @@ pub enum Unmapped {
     NoTime,
 }
 
-/// A profile bound to the CIM fields of one plan.
+/// A profile bound to the CIM fields of one plan (or rule set) and its data sets.
 #[derive(Debug, Clone)]
 pub struct Mapper {
     profile: Profile,
     fields: Vec<&'static str>,
+    /// The data sets read (`Endpoint.Processes`...); events of other kinds are not mapped.
+    datasets: Vec<&'static str>,
 }
 
 impl Mapper {
-    /// Binds `profile` to the plan's `fields`.
-    pub fn new(profile: Profile, fields: &[&'static str]) -> Mapper {
-        Mapper { profile, fields: fields.to_vec() }
+    /// Binds `profile` to the plan's `fields`, for events of the `datasets`.
+    pub fn new(profile: Profile, fields: &[&'static str], datasets: &[&'static str]) -> Mapper {
+        Mapper { profile, fields: fields.to_vec(), datasets: datasets.to_vec() }
+    }
+
+    /// Whether events of `kind` enter one of the mapper's data sets.
+    pub fn reads(&self, kind: SourceKind) -> bool {
+        kind.dataset().is_some_and(|d| self.datasets.contains(&d))
     }
 
     /// The profile in use.
@@ -57,9 +64,12 @@ impl Mapper {
     pub fn projection(&self) -> Projection {
         let mut proj = Projection::default();
         for (name, kind, xml) in super::profile::SECTIONS {
+            if !self.reads(*kind) {
+                continue;
+            }
             let section = &self.profile.sections[*name];
             let mut raw: Vec<String> = section.time.clone();
-            for field in self.fields.iter().flat_map(|f| dm::dependencies(f)) {
+            for field in self.fields.iter().flat_map(|f| section.dataset.dependencies(f)) {
                 if let Some(rule) = section.fields.get(field) {
                     raw.extend(rule.raw_fields());
                 }
@@ -81,6 +91,9 @@ impl Mapper {
     /// The time and the values of the first `n` fields of `raw`; the others are left empty
     /// for `map_rest`.
     pub fn map_first<'a>(&self, raw: &RawEvent<'a>, n: usize) -> Result<CimEvent<'a>, Unmapped> {
+        if !self.reads(raw.kind) {
+            return Err(Unmapped::NotInDataset);
+        }
         let section = self.profile.section(raw.kind, raw.format).ok_or(Unmapped::NotInDataset)?;
         let (time, time_fallback) = event_time(section, raw).ok_or(Unmapped::NoTime)?;
         let mut values: Vec<Vec<Cow<'a, str>>> = vec![Vec::new(); self.fields.len()];
@@ -125,7 +138,7 @@ fn cim_value<'a>(section: &Section, field: &str, raw: &RawEvent<'a>) -> Vec<Cow<
     if values.is_empty() && rule.is_none_or(|r| r.cim_default) {
         values = cim_default(section, field, raw);
     }
-    if field == dm::LOWER_CASED {
+    if section.dataset.lower_cased == Some(field) {
         for v in values.iter_mut() {
             if v.bytes().any(|b| b.is_ascii_uppercase()) {
                 *v = Cow::Owned(v.to_ascii_lowercase());
@@ -136,12 +149,13 @@ fn cim_value<'a>(section: &Section, field: &str, raw: &RawEvent<'a>) -> Vec<Cow<
 }
 
 fn cim_default<'a>(section: &Section, field: &str, raw: &RawEvent<'a>) -> Vec<Cow<'a, str>> {
-    if let Some((_, source)) = dm::NAME_FROM_FIRST_TOKEN.iter().find(|(n, _)| *n == field) {
+    let ds = section.dataset;
+    if let Some((_, source)) = ds.name_from_first_token.iter().find(|(n, _)| *n == field) {
         let from = ta_value(section, source, raw);
         let token = from.first().and_then(|v| first_token_cow(v));
         return vec![token.unwrap_or(Cow::Borrowed(dm::UNKNOWN))];
     }
-    if dm::UNKNOWN_WHEN_MISSING.contains(&field) {
+    if ds.unknown_when_missing.contains(&field) {
         return vec![Cow::Borrowed(dm::UNKNOWN)];
     }
     if field == dm::VENDOR_PRODUCT && !section.sourcetype.is_empty() {
@@ -272,10 +286,11 @@ fn section_origin(section: &Section, field: &str) -> FieldOrigin {
     if rule.is_some_and(|r| !r.cim_default) {
         return origin;
     }
-    if dm::UNKNOWN_WHEN_MISSING.contains(&field) {
+    let ds = section.dataset;
+    if ds.unknown_when_missing.contains(&field) {
         origin.synthetic.push(dm::UNKNOWN.to_string());
     }
-    if let Some((_, source)) = dm::NAME_FROM_FIRST_TOKEN.iter().find(|(n, _)| *n == field) {
+    if let Some((_, source)) = ds.name_from_first_token.iter().find(|(n, _)| *n == field) {
         let mut from = rule_origin(section.fields.get(*source));
         // The first token never holds whitespace, so only non-space joins remain.
         from.joins.retain(|b| !b.is_ascii_whitespace());
@@ -321,6 +336,8 @@ pub fn describe_kind(kind: SourceKind) -> &'static str {
         SourceKind::SysmonProcess => "Sysmon EventID 1",
         SourceKind::SecurityProcess => "Security 4688",
         SourceKind::CrowdStrikeProcess => "CrowdStrike ProcessRollup2",
+        SourceKind::SysmonRegistry => "Sysmon EventID 12/13/14",
+        SourceKind::SysmonFile => "Sysmon EventID 11/23/26",
         SourceKind::Other => "other",
     }
 }
@@ -339,7 +356,7 @@ mod tests {
     }
 
     fn map(fields: &[&'static str], ev: &RawEvent<'static>) -> Vec<Vec<String>> {
-        let m = Mapper::new(Profile::default_profile(), fields);
+        let m = Mapper::new(Profile::default_profile(), fields, &[dm::DATASET]);
         let cim = m.map(ev).unwrap();
         cim.values.iter().map(|v| v.iter().map(|x| x.to_string()).collect()).collect()
     }
@@ -395,7 +412,7 @@ mod tests {
                     original_file_name = { missing = true, cim_default = false }\n";
         let profile = Profile::build(super::super::profile::DEFAULT_PROFILE, Some(over), "t");
         let fields = ["process_id", "process_guid", "original_file_name", "dest"];
-        let m = Mapper::new(profile.unwrap(), &fields);
+        let m = Mapper::new(profile.unwrap(), &fields, &[dm::DATASET]);
         let ev = raw(
             SourceKind::SecurityProcess,
             RecordFormat::SplunkXml,
@@ -431,6 +448,7 @@ mod tests {
         let m = Mapper::new(
             Profile::default_profile(),
             &["process_integrity_level", "process_name", "dest"],
+            &[dm::DATASET],
         );
         let cim = m.map(&ev).unwrap();
         assert_eq!(cim.time, 1_713_805_173_418_000_000);
@@ -441,7 +459,7 @@ mod tests {
 
     #[test]
     fn origins_name_synthetic_values() {
-        let m = Mapper::new(Profile::default_profile(), &[]);
+        let m = Mapper::new(Profile::default_profile(), &[], &[dm::DATASET]);
         let o = m.origin(RecordFormat::SplunkXml, "original_file_name");
         assert!(o.raw && o.synthetic == ["unknown"]);
         let o = m.origin(RecordFormat::SplunkXml, "process");

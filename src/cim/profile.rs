@@ -34,12 +34,14 @@ pub enum ProfileErrorKind {
     Toml(String),
     /// A section name that is not a known source.
     UnknownSection(String),
-    /// A field name that is not in Endpoint.Processes.
+    /// A field name that is not in the section's data set.
     UnknownField {
         /// The section.
         section: String,
         /// The field.
         field: String,
+        /// The data set (`Endpoint.Processes`...).
+        dataset: &'static str,
     },
     /// A field rule with no source or more than one.
     BadRule {
@@ -68,8 +70,8 @@ impl fmt::Display for ProfileError {
             Read(e) => write!(f, "cannot read: {e}"),
             Toml(e) => write!(f, "{e}"),
             UnknownSection(s) => write!(f, "unknown source section `{s}`"),
-            UnknownField { section, field } => {
-                write!(f, "[{section}] field `{field}` is not in Endpoint.Processes")
+            UnknownField { section, field, dataset } => {
+                write!(f, "[{section}] field `{field}` is not in {dataset}")
             }
             BadRule { section, field } => write!(
                 f,
@@ -94,7 +96,16 @@ pub const SECTIONS: &[(&str, SourceKind, bool)] = &[
     ("security_4688_xml", SourceKind::SecurityProcess, true),
     ("security_4688_json", SourceKind::SecurityProcess, false),
     ("crowdstrike_process", SourceKind::CrowdStrikeProcess, false),
+    ("sysmon_registry_xml", SourceKind::SysmonRegistry, true),
+    ("sysmon_registry_json", SourceKind::SysmonRegistry, false),
+    ("sysmon_file_xml", SourceKind::SysmonFile, true),
+    ("sysmon_file_json", SourceKind::SysmonFile, false),
 ];
+
+/// The data set of the events a kind's sections map.
+pub fn dataset_of(kind: SourceKind) -> &'static super::datamodel::DataSet {
+    kind.dataset().and_then(super::datamodel::by_name).unwrap_or(&super::datamodel::PROCESSES)
+}
 
 /// The section that maps events of `kind` read in `format`.
 pub fn section_for(kind: SourceKind, format: RecordFormat) -> Option<&'static str> {
@@ -336,6 +347,8 @@ pub struct Section {
     pub epoch_unit_ns: i64,
     /// Field rules by CIM field name.
     pub fields: BTreeMap<String, FieldRule>,
+    /// The data set its events enter.
+    pub dataset: &'static super::datamodel::DataSet,
 }
 
 /// A complete, checked profile.
@@ -430,8 +443,11 @@ fn resolve(file: &ProfileFile, name: &str, depth: usize) -> Result<Section, Prof
             time: Vec::new(),
             epoch_unit_ns: 1_000_000_000,
             fields: BTreeMap::new(),
+            dataset: &super::datamodel::PROCESSES,
         },
     };
+    let kind = SECTIONS.iter().find(|(n, ..)| *n == name).map(|(_, k, _)| *k);
+    out.dataset = kind.map_or(&super::datamodel::PROCESSES, dataset_of);
     out.name = name.to_string();
     out.inherits = sec.inherits.clone();
     if let Some(st) = &sec.sourcetype {
@@ -448,9 +464,10 @@ fn resolve(file: &ProfileFile, name: &str, depth: usize) -> Result<Section, Prof
         };
     }
     for (field, rule) in &sec.fields {
-        if !super::datamodel::is_field(field) {
+        if !out.dataset.is_field(field) {
             let (section, field) = (name.to_string(), field.clone());
-            return Err(ProfileErrorKind::UnknownField { section, field });
+            let dataset = out.dataset.name;
+            return Err(ProfileErrorKind::UnknownField { section, field, dataset });
         }
         out.fields.insert(field.clone(), compile_rule(name, field, rule)?);
     }

@@ -459,7 +459,7 @@ mod tests {
 
     #[test]
     fn like_uses_percent_and_underscore() {
-        assert!(like("C:\\Windows\\System32\\x.exe", "%\\windows\\%") == false);
+        assert!(!like("C:\\Windows\\System32\\x.exe", "%\\windows\\%"));
         assert!(like("C:\\windows\\System32\\x.exe", "%\\windows\\%"));
         assert!(like("abc", "a_c"));
         assert!(!like("abcd", "a_c"));

@@ -195,8 +195,8 @@ fn kind_of<'v>(get: impl Fn(&str) -> Option<Cow<'v, str>>) -> SourceKind {
         return SourceKind::Other;
     };
     match id.trim() {
-        "1" if channel.eq_ignore_ascii_case("Microsoft-Windows-Sysmon/Operational") => {
-            SourceKind::SysmonProcess
+        id if channel.eq_ignore_ascii_case("Microsoft-Windows-Sysmon/Operational") => {
+            SourceKind::sysmon(id)
         }
         "4688" if channel.eq_ignore_ascii_case("Security") => SourceKind::SecurityProcess,
         _ => SourceKind::Other,

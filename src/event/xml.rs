@@ -79,8 +79,8 @@ pub fn header(rec: &str) -> Header {
     let event_id = element_text(system, "<EventID").map(str::trim);
     let channel = element_text(system, "<Channel").map(str::trim);
     let kind = match (event_id, channel) {
-        (Some("1"), Some(c)) if c.eq_ignore_ascii_case("Microsoft-Windows-Sysmon/Operational") => {
-            SourceKind::SysmonProcess
+        (Some(id), Some(c)) if c.eq_ignore_ascii_case("Microsoft-Windows-Sysmon/Operational") => {
+            SourceKind::sysmon(id)
         }
         (Some("4688"), Some(c)) if c.eq_ignore_ascii_case("Security") => {
             SourceKind::SecurityProcess

@@ -130,6 +130,10 @@ pub struct Stats {
     pub records: u64,
     /// Process-creation events among them (Sysmon 1, 4688, ProcessRollup2).
     pub process_events: u64,
+    /// Records that are Sysmon registry events (EventID 12, 13, 14).
+    pub registry_events: u64,
+    /// Records that are Sysmon file events (EventID 11, 23, 26).
+    pub file_events: u64,
     /// Records the prefilter rejected before parsing.
     pub prefiltered: u64,
     /// EVTX chunks the prefilter ruled out from their raw bytes (their records are counted in
@@ -143,6 +147,16 @@ pub struct Stats {
 }
 
 impl Stats {
+    /// Counts a record of `kind` under its data set.
+    pub fn count_kind(&mut self, kind: crate::schema::SourceKind) {
+        match kind.dataset() {
+            Some("Endpoint.Processes") => self.process_events += 1,
+            Some("Endpoint.Registry") => self.registry_events += 1,
+            Some(_) => self.file_events += 1,
+            None => {}
+        }
+    }
+
     /// Counts one issue at `loc`.
     pub fn issue(&mut self, issue: Issue, loc: impl FnOnce() -> Location) {
         let entry = match self.issues.iter_mut().position(|(i, _, _)| *i == issue) {
@@ -182,6 +196,8 @@ impl Stats {
         self.bytes += other.bytes;
         self.records += other.records;
         self.process_events += other.process_events;
+        self.registry_events += other.registry_events;
+        self.file_events += other.file_events;
         self.prefiltered += other.prefiltered;
         self.evtx_chunks_skipped += other.evtx_chunks_skipped;
         self.matched += other.matched;
@@ -247,6 +263,10 @@ impl Summary {
         let _ = writeln!(out, "  bytes:                   {}", s.bytes);
         let _ = writeln!(out, "  records read:            {}", s.records);
         let _ = writeln!(out, "  process-creation events: {}", s.process_events);
+        if s.registry_events + s.file_events > 0 {
+            let _ = writeln!(out, "  registry events:         {}", s.registry_events);
+            let _ = writeln!(out, "  file events:             {}", s.file_events);
+        }
         let _ = writeln!(out, "  skipped by prefilter:    {}", s.prefiltered);
         if s.evtx_chunks_skipped > 0 {
             let n = s.evtx_chunks_skipped;

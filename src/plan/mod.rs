@@ -21,6 +21,9 @@ pub use post::PostOp;
 /// Index of a CIM field in `Plan::fields`.
 pub type FieldId = usize;
 
+/// `by _time span=N`: the position of `_time` among the BY columns, and the span in seconds.
+pub type TimeBucket = (usize, i64);
+
 /// A filter over fields (CIM fields in tstats, result columns in `search`).
 #[derive(Debug, Clone, PartialEq)]
 pub enum Expr {
@@ -124,6 +127,8 @@ pub struct Plan {
     pub version: String,
     /// The search after macro expansion.
     pub search: String,
+    /// The data set after `datamodel=` (`Endpoint.Processes`...).
+    pub dataset: &'static str,
     /// The text of each pipeline command, in order.
     pub stages: Vec<String>,
     /// The CIM fields the event stage must produce; a `FieldId` indexes this list. The fields
@@ -140,7 +145,7 @@ pub struct Plan {
     pub by: Vec<FieldId>,
     /// `by _time span=N`: where `_time` stands among the BY columns, and the span in
     /// seconds.
-    pub time_bucket: Option<(usize, i64)>,
+    pub time_bucket: Option<TimeBucket>,
     /// The aggregates in written order.
     pub aggs: Vec<Agg>,
     /// Column names straight out of tstats (BY fields as written, then aggregates).
@@ -283,6 +288,7 @@ fn stage_texts(search: &str) -> Vec<String> {
 struct Lowering<'s> {
     search: &'s str,
     fields: Vec<&'static str>,
+    dataset: &'static datamodel::DataSet,
 }
 
 pub(crate) fn err(kind: CompileErrorKind, span: Span) -> CompileError {
@@ -291,16 +297,17 @@ pub(crate) fn err(kind: CompileErrorKind, span: Span) -> CompileError {
 
 impl<'s> Lowering<'s> {
     fn new(search: &'s str) -> Lowering<'s> {
-        Lowering { search, fields: Vec::new() }
+        Lowering { search, fields: Vec::new(), dataset: &datamodel::PROCESSES }
     }
 
     fn lower(mut self, tree: &ast::Pipeline) -> Result<Plan, CompileError> {
         let t = &tree.tstats;
         let fillnull = self.options(&t.options)?;
-        if t.datamodel.node != datamodel::DATASET {
+        let Some(dataset) = datamodel::by_name(&t.datamodel.node) else {
             let kind = CompileErrorKind::UnsupportedDatamodel { name: t.datamodel.node.clone() };
             return Err(err(kind, t.datamodel.span));
-        }
+        };
+        self.dataset = dataset;
         let mut indicators = Vec::new();
         if let Some(f) = &t.filter {
             collect_indicators(f, false, &mut indicators);
@@ -323,6 +330,7 @@ impl<'s> Lowering<'s> {
             id: String::new(),
             version: String::new(),
             search: self.search.to_string(),
+            dataset: self.dataset.name,
             stages: Vec::new(),
             fields: self.fields,
             filter_fields,
@@ -375,16 +383,17 @@ impl<'s> Lowering<'s> {
 
     /// Resolves `Processes.x` to a field id, adding it to the needed set.
     fn cim_field(&mut self, name: &Spanned<String>) -> Result<FieldId, CompileError> {
+        let ds = self.dataset;
         let bare = name
             .node
-            .strip_prefix(datamodel::OBJECT)
+            .strip_prefix(ds.object)
             .and_then(|r| r.strip_prefix('.'))
-            .filter(|f| datamodel::is_field(f));
+            .filter(|f| ds.is_field(f));
         let Some(bare) = bare else {
             let kind = CompileErrorKind::UnknownField { name: name.node.clone() };
             return Err(err(kind, name.span));
         };
-        let stat = datamodel::FIELDS.iter().copied().find(|f| *f == bare).unwrap_or("");
+        let stat = ds.fields.iter().copied().find(|f| *f == bare).unwrap_or("");
         if let Some(i) = self.fields.iter().position(|f| *f == stat) {
             return Ok(i);
         }
@@ -396,7 +405,7 @@ impl<'s> Lowering<'s> {
     fn by_list(
         &mut self,
         t: &ast::Tstats,
-    ) -> Result<(Vec<FieldId>, Option<(usize, i64)>), CompileError> {
+    ) -> Result<(Vec<FieldId>, Option<TimeBucket>), CompileError> {
         let mut by = Vec::new();
         let mut bucket = None;
         for (i, b) in t.by.iter().enumerate() {
@@ -579,7 +588,7 @@ mod tests {
 
     #[test]
     fn other_datamodels_and_aggregates_are_refused() {
-        let e = compile_search("| tstats count from datamodel=Endpoint.Registry");
+        let e = compile_search("| tstats count from datamodel=Web.Web");
         assert!(matches!(e.unwrap_err().kind, CompileErrorKind::UnsupportedDatamodel { .. }));
         let e = compile_search("| tstats sum(Processes.dest) from datamodel=Endpoint.Processes");
         let kind = e.unwrap_err().kind;
@@ -587,6 +596,30 @@ mod tests {
             kind,
             CompileErrorKind::UnsupportedAggregate { name: "sum(Processes.dest)".into() }
         );
+    }
+
+    #[test]
+    fn registry_and_filesystem_rules_use_their_own_object_and_fields() {
+        let p = compile_search(
+            "| tstats count from datamodel=Endpoint.Registry \
+             where Registry.registry_value_name=Debugger by Registry.dest Registry.registry_path",
+        )
+        .unwrap();
+        assert_eq!(p.dataset, "Endpoint.Registry");
+        assert_eq!(p.fields, ["registry_value_name", "dest", "registry_path"]);
+        let p = compile_search(
+            "| tstats count from datamodel=Endpoint.Filesystem by Filesystem.file_name",
+        )
+        .unwrap();
+        assert_eq!(p.dataset, "Endpoint.Filesystem");
+        for bad in [
+            "| tstats count from datamodel=Endpoint.Registry by Processes.dest",
+            "| tstats count from datamodel=Endpoint.Registry by Registry.process_name",
+            "| tstats count from datamodel=Endpoint.Filesystem by Filesystem.registry_path",
+        ] {
+            let e = compile_search(bad).unwrap_err();
+            assert!(matches!(e.kind, CompileErrorKind::UnknownField { .. }), "{bad}");
+        }
     }
 
     #[test]

@@ -63,8 +63,14 @@ enum Check {
 /// in Windows event XML (`results/`). Otherwise, the automaton.
 #[derive(Debug, Clone)]
 enum Finder {
-    /// Teddy over case variants of each literal's first bytes, then a full check.
-    Prefixes { teddy: aho_corasick::packed::Searcher, literals: Vec<Vec<u8>>, which: Vec<usize> },
+    /// Teddy over case variants of each literal's first bytes, then a full check of every
+    /// literal that starts with the variant found (`which[pattern]`: several literals can
+    /// share a prefix).
+    Prefixes {
+        teddy: aho_corasick::packed::Searcher,
+        literals: Vec<Vec<u8>>,
+        which: Vec<Vec<usize>>,
+    },
     /// A case-insensitive automaton.
     Automaton(AhoCorasick),
 }
@@ -93,7 +99,7 @@ impl Finder {
 
     /// Case variants of up to 4 leading bytes of each literal, when they number at most 64.
     fn prefixes(literals: &[Vec<u8>]) -> Option<Finder> {
-        let mut variants: Vec<(Vec<u8>, usize)> = Vec::new();
+        let mut variants: Vec<(Vec<u8>, Vec<usize>)> = Vec::new();
         for (i, lit) in literals.iter().enumerate() {
             let head = &lit[..lit.len().min(4)];
             let mut forms: Vec<Vec<u8>> = vec![Vec::new()];
@@ -108,7 +114,12 @@ impl Finder {
                     .flat_map(|f| cases.iter().map(move |c| [f.as_slice(), &[*c]].concat()))
                     .collect();
             }
-            variants.extend(forms.into_iter().map(|f| (f, i)));
+            for f in forms {
+                match variants.iter_mut().find(|(v, _)| *v == f) {
+                    Some((_, owners)) => owners.push(i),
+                    None => variants.push((f, vec![i])),
+                }
+            }
             if variants.len() > 64 {
                 return None;
             }
@@ -118,7 +129,7 @@ impl Finder {
             builder.add(v);
         }
         let teddy = builder.build()?;
-        let which = variants.iter().map(|(_, i)| *i).collect();
+        let which = variants.into_iter().map(|(_, owners)| owners).collect();
         Some(Finder::Prefixes { teddy, literals: literals.to_vec(), which })
     }
 
@@ -130,9 +141,12 @@ impl Finder {
                 // search resumes one byte after the candidate, not after its end.
                 let mut from = 0;
                 while let Some(m) = teddy.find_in(hay, aho_corasick::Span::from(from..hay.len())) {
-                    let lit = &literals[which[m.pattern().as_usize()]];
-                    let found = hay.get(m.start()..m.start() + lit.len());
-                    if found.is_some_and(|h| h.eq_ignore_ascii_case(lit)) {
+                    let hit = which[m.pattern().as_usize()].iter().any(|&i| {
+                        let lit = &literals[i];
+                        let found = hay.get(m.start()..m.start() + lit.len());
+                        found.is_some_and(|h| h.eq_ignore_ascii_case(lit))
+                    });
+                    if hit {
                         return true;
                     }
                     from = m.start() + 1;
@@ -362,14 +376,14 @@ mod tests {
         let search = format!("| tstats count from datamodel=Endpoint.Processes where {filter}");
         let det = Detection::inline("t", &search);
         let plan = compile(&det, &MacroTable::with_defaults()).unwrap();
-        let mapper = Mapper::new(Profile::default_profile(), &plan.fields);
+        let mapper = Mapper::new(Profile::default_profile(), &plan.fields, &[plan.dataset]);
         Prefilter::build(&plan, &|fmt, f| mapper.origin(fmt, f))
     }
 
     #[test]
     fn default_rule_uses_the_binary_name() {
         let plan = compile(&Detection::default_rule(), &MacroTable::with_defaults()).unwrap();
-        let mapper = Mapper::new(Profile::default_profile(), &plan.fields);
+        let mapper = Mapper::new(Profile::default_profile(), &plan.fields, &[plan.dataset]);
         let p = Prefilter::build(&plan, &|fmt, f| mapper.origin(fmt, f));
         for f in RecordFormat::ALL {
             assert_eq!(p.literals(f), Some(vec!["bitsadmin.exe".to_string()]));
@@ -396,6 +410,21 @@ mod tests {
         assert!(p.may_match(RecordFormat::SplunkXml, b"<Data>C:\\bitsadmin.exe</Data> /create"));
         let p = prefilter_for("NOT Processes.process=*x*");
         assert_eq!(p.literals(RecordFormat::Json), None);
+    }
+
+    #[test]
+    fn literals_sharing_a_prefix_are_each_checked() {
+        // Found on the real data: `*Shadov*` and `*Shadow*` share their first four bytes, and
+        // only the first literal was checked at the candidate, so `Shadow` records were lost.
+        for (a, b, hay) in [
+            ("*Shadov*", "*Shadow*", &b"x HarddiskVolumeShadowCopy1 y"[..]),
+            ("*GLOBALRA*", "*GLOBALROOT*", br"\\?\GLOBALROOT\Device"),
+            (r"*config\\sa*", r"*config\\sy*", br"C:\Windows\System32\config\SYSTEM"),
+        ] {
+            let p = prefilter_for(&format!("Processes.process={a} OR Processes.process={b}"));
+            assert!(p.may_match(RecordFormat::SplunkXml, hay), "{a} {b}");
+            assert!(!p.may_match(RecordFormat::SplunkXml, b"nothing here"), "{a} {b}");
+        }
     }
 
     #[test]

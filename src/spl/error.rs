@@ -185,7 +185,11 @@ impl fmt::Display for CompileErrorKind {
             UnsupportedCommand { name } => write!(f, "unsupported command `{name}`"),
             UnsupportedAggregate { name } => write!(f, "unsupported aggregate `{name}`"),
             UnsupportedDatamodel { name } => {
-                write!(f, "unsupported data model `{name}` (only Endpoint.Processes)")
+                write!(
+                    f,
+                    "unsupported data model `{name}` (Endpoint.Processes, Endpoint.Registry and \
+                     Endpoint.Filesystem are read)"
+                )
             }
             UnsupportedOption { name } => write!(f, "unsupported option `{name}`"),
             UnsupportedOptionValue { name, value } => {
@@ -202,7 +206,7 @@ impl fmt::Display for CompileErrorKind {
                  are upper case: {})",
                 found.to_uppercase()
             ),
-            UnknownField { name } => write!(f, "field `{name}` is not in Endpoint.Processes"),
+            UnknownField { name } => write!(f, "field `{name}` is not in the rule's data set"),
             Syntax { expected, found } if found.is_empty() => {
                 write!(f, "expected {expected} but the search ends")
             }

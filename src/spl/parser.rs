@@ -235,7 +235,7 @@ impl<'t> Parser<'t> {
             "rename" => Command::Rename(self.rename_pairs()?),
             "convert" => self.convert()?,
             "search" => Command::Search(self.expr_until(&[])?),
-            "where" => Command::Where(self.eval_rest(|t, s, e| eval_syntax::parse_expr(t, s, e))?),
+            "where" => Command::Where(self.eval_rest(eval_syntax::parse_expr)?),
             "eval" => Command::Eval(self.eval_rest(eval_syntax::parse_assignments)?),
             "table" => Command::Table(self.field_list(true)?),
             "fields" => self.fields()?,
