@@ -13,6 +13,7 @@ use rayon::prelude::*;
 
 use crate::cim::Profile;
 use crate::engine::{self, Compiled};
+use crate::output::write::visible;
 use crate::spl::{CompileError, CompileErrorKind, Detection, MacroTable};
 
 /// One detection file and what became of it.
@@ -45,6 +46,15 @@ impl Catalog {
     /// The entries that compiled.
     pub fn compiled(&self) -> impl Iterator<Item = (&Entry, &Compiled)> {
         self.entries.iter().filter_map(|e| e.outcome.as_ref().ok().map(|c| (e, &**c)))
+    }
+
+    /// Files that could not be read as detections (unreadable, not YAML), with the reason.
+    pub fn unreadable(&self) -> Vec<(PathBuf, String)> {
+        let file_problem = |e: &Entry| match &e.outcome {
+            Err(err) if err.is_file_problem() || e.detection.is_none() => Some(err.to_string()),
+            _ => None,
+        };
+        self.entries.iter().filter_map(|e| file_problem(e).map(|r| (e.path.clone(), r))).collect()
     }
 
     /// The compiled rules, cloned, in catalog order: what `run --rules` runs.
@@ -85,8 +95,11 @@ pub fn load(
         macros.load_dir(dir)?;
         catalog.macro_dirs.push(dir.clone());
     }
-    let (files, others) = crate::harness::detection_files(paths);
+    let (mut files, others) = crate::harness::detection_files(paths);
     catalog.not_detections = others;
+    // A file reached twice (named twice, or inside a folder also given) is one detection.
+    let mut seen = std::collections::HashSet::new();
+    files.retain(|f| seen.insert(f.canonicalize().unwrap_or_else(|_| f.clone())));
     let loaded: Vec<(PathBuf, Result<Detection, CompileError>)> =
         files.into_par_iter().map(|f| (f.clone(), Detection::from_path(&f))).collect();
     let mut to_compile = Vec::new();
@@ -141,6 +154,9 @@ pub fn reason(e: &CompileError) -> String {
     use CompileErrorKind::*;
     match &e.kind {
         UnsupportedCommand { name } => format!("unsupported command `{}`", name.to_lowercase()),
+        ReadRule { .. } => "the file cannot be read".to_string(),
+        BadRuleYaml { .. } => "not a detection YAML".to_string(),
+        BadMacroFile { .. } => "a macro file does not read".to_string(),
         UnsupportedAggregate { name } => {
             let func = name.split('(').next().unwrap_or(name).to_lowercase();
             format!("unsupported aggregate `{func}()`")
@@ -198,7 +214,7 @@ pub fn render(c: &Catalog) -> String {
     let _ = writeln!(out, "\nnot compiled, by reason (the first refusal of each detection):");
     let _ = writeln!(out, "{:>6}  reason", "count");
     for (reason, n) in reasons(c) {
-        let _ = writeln!(out, "{n:>6}  {reason}");
+        let _ = writeln!(out, "{n:>6}  {}", visible(&reason));
     }
     out
 }
@@ -225,7 +241,8 @@ pub fn render_list(c: &Catalog) -> String {
             Ok(_) => "compiled".to_string(),
             Err(err) => reason(err),
         };
-        let _ = writeln!(out, "{}\t{name}\t{status}", e.path.display());
+        let path = visible(&e.path.display().to_string());
+        let _ = writeln!(out, "{path}\t{}\t{}", visible(name), visible(&status));
     }
     out
 }
@@ -281,7 +298,8 @@ pub fn indicators(c: &Catalog) -> Vec<Indicator> {
 pub fn render_indicators(list: &[Indicator]) -> String {
     let mut out = format!("{:>5}  {:<40} {:<7} value\n", "rules", "field", "op");
     for i in list {
-        let _ = writeln!(out, "{:>5}  {:<40} {:<7} {}", i.rules, i.field, i.op, i.value);
+        let (field, value) = (visible(&i.field), visible(&i.value));
+        let _ = writeln!(out, "{:>5}  {field:<40} {:<7} {value}", i.rules, i.op);
     }
     out
 }

@@ -123,7 +123,9 @@ impl RuleSet {
         datasets.dedup();
         let mapper = Mapper::new(profile, &union, &datasets);
         let projection = mapper.projection();
-        let filters: Vec<&Prefilter> = rules.iter().map(|r| &r.prefilter).collect();
+        // One rule keeps its own check (see `candidates`): no set automaton is built.
+        let filters: Vec<&Prefilter> =
+            if rules.len() > 1 { rules.iter().map(|r| &r.prefilter).collect() } else { Vec::new() };
         let filter = SetFilter::build(&filters);
         log::debug!(
             "compile: rule set of {} rules over {} CIM fields ({} read by filters)",

@@ -456,19 +456,12 @@ fn run(args: RunArgs) -> Result<u8, Error> {
     if args.findings && matches!(args.format, OutFormat::Csv) {
         return Err(Error::Usage(UsageError::FindingsInCsv));
     }
+    if let Some(out) = &args.output {
+        let read = args.replay.paths.iter().chain(&args.rules).chain(&args.replay.rule.rule);
+        refuse_output_onto(out, read)?;
+    }
     if !args.rules.is_empty() {
         return run_rules(args);
-    }
-    if let Some(out) = &args.output {
-        let id = tsreplay::input::Snapshot::of(out);
-        let clash = args
-            .replay
-            .paths
-            .iter()
-            .find(|p| id.is_some() && tsreplay::input::Snapshot::same_file(p, out));
-        if let Some(p) = clash {
-            return Err(Error::Usage(UsageError::OutputIsInput(p.clone())));
-        }
     }
     let (det, _, report) = replay(&args.replay)?;
     let format = match args.format {
@@ -487,9 +480,22 @@ fn run(args: RunArgs) -> Result<u8, Error> {
         (None, _) => write::write_table(out, table, format),
     };
     let interrupted = report.stopped == Some(engine::Stopped::Interrupted);
+    if let Some(code) = deliver(args.output.as_deref(), interrupted, &render)? {
+        return Ok(code);
+    }
+    Ok(if report.summary.failed.is_empty() { 0 } else { 2 })
+}
+
+/// Writes the results to `-o FILE` or stdout; `Some(INTERRUPTED)` when the run or the
+/// writing was interrupted (an interrupted run writes no file: a file that looks complete
+/// must be complete).
+fn deliver(
+    output: Option<&std::path::Path>,
+    interrupted: bool,
+    render: &dyn Fn(&mut dyn Write) -> std::io::Result<()>,
+) -> Result<Option<u8>, Error> {
     WRITING.store(true, Ordering::SeqCst);
-    let written = match &args.output {
-        // A file that looks complete must be complete: an interrupted run writes none.
+    let written = match output {
         Some(path) if interrupted => {
             let _ = writeln!(
                 std::io::stderr(),
@@ -503,17 +509,17 @@ fn run(args: RunArgs) -> Result<u8, Error> {
     };
     WRITING.store(false, Ordering::SeqCst);
     let stopped_writing = matches!(&written, Err(e) if e.kind() == std::io::ErrorKind::Interrupted);
-    match (written, &args.output) {
+    match (written, output) {
         (Err(_), _) if stopped_writing => {}
-        (Err(e), Some(path)) => return Err(Error::WriteFile(path.clone(), e)),
+        (Err(e), Some(path)) => return Err(Error::WriteFile(path.to_path_buf(), e)),
         (Err(e), None) => return Err(Error::Output(e)),
         (Ok(()), _) => {}
     }
     if interrupted || stopped_writing {
-        say_interrupted(args.output.as_deref(), interrupted, stopped_writing);
-        return Ok(INTERRUPTED);
+        say_interrupted(output, interrupted, stopped_writing);
+        return Ok(Some(INTERRUPTED));
     }
-    Ok(if report.summary.failed.is_empty() { 0 } else { 2 })
+    Ok(None)
 }
 
 fn catalog(args: CatalogArgs) -> Result<u8, Error> {
@@ -533,6 +539,22 @@ fn catalog(args: CatalogArgs) -> Result<u8, Error> {
     Ok(0)
 }
 
+/// Refuses `-o OUT` when OUT is one of the files the run reads (data, rules, profile).
+fn refuse_output_onto<'p>(
+    out: &std::path::Path,
+    read: impl Iterator<Item = &'p PathBuf>,
+) -> Result<(), Error> {
+    if tsreplay::input::Snapshot::of(out).is_none() {
+        return Ok(());
+    }
+    for p in read {
+        if tsreplay::input::Snapshot::same_file(p, out) {
+            return Err(Error::Usage(UsageError::OutputIsInput(p.clone())));
+        }
+    }
+    Ok(())
+}
+
 /// `run --rules`: the compiled part of a catalog in one pass, rows per rule.
 fn run_rules(args: RunArgs) -> Result<u8, Error> {
     if args.findings && matches!(args.format, OutFormat::Json) {
@@ -540,6 +562,10 @@ fn run_rules(args: RunArgs) -> Result<u8, Error> {
     }
     let profile = load_profile(args.replay.rule.profile.as_deref())?;
     let cat = tsreplay::catalog::load(&args.rules, &args.replay.rule.macros, &profile, true)?;
+    if let Some(out) = &args.output {
+        let files: Vec<PathBuf> = cat.entries.iter().map(|e| e.path.clone()).collect();
+        refuse_output_onto(out, files.iter())?;
+    }
     let rules = cat.rules();
     let refused = cat.entries.len() - rules.len();
     let _ = writeln!(
@@ -583,36 +609,41 @@ fn run_rules(args: RunArgs) -> Result<u8, Error> {
         OutFormat::Csv => write::Format::Csv,
         OutFormat::Json => write::Format::Json,
     };
-    let metas: Vec<Option<tsreplay::spl::meta::Meta>> = if args.findings {
-        let compiled: Vec<&tsreplay::catalog::Entry> = cat.compiled().map(|(e, _)| e).collect();
-        compiled.iter().map(|e| e.detection.as_ref().and_then(|d| d.meta().ok())).collect()
-    } else {
-        Vec::new()
-    };
+    let metas = if args.findings { finding_metas(&cat)? } else { Vec::new() };
     let render = |out: &mut dyn Write| {
         write::write_rule_tables(out, &tables, format)?;
-        for ((t, meta), c) in tables.iter().zip(&metas).zip(&set.rules) {
-            if let (Some(m), false) = (meta, t.table.rows.is_empty()) {
-                let text = findings::render_text(m, &c.plan.search, t.table);
-                out.write_all(format!("== findings of {}\n{text}", t.name).as_bytes())?;
+        for (t, (meta, search)) in tables.iter().zip(&metas) {
+            if !t.table.rows.is_empty() {
+                let text = findings::render_text(meta, search, t.table);
+                let title = write::visible(t.name);
+                out.write_all(format!("== findings of {title}\n{text}").as_bytes())?;
             }
         }
         Ok(())
     };
-    let written = match &args.output {
-        Some(path) => output::atomic::write_file(path, render),
-        None => write_stdout_raw(render),
-    };
-    match (written, &args.output) {
-        (Err(e), Some(path)) => return Err(Error::WriteFile(path.clone(), e)),
-        (Err(e), None) => return Err(Error::Output(e)),
-        (Ok(()), _) => {}
+    let interrupted = report.stopped == Some(engine::Stopped::Interrupted);
+    if let Some(code) = deliver(args.output.as_deref(), interrupted, &render)? {
+        return Ok(code);
     }
-    if report.stopped == Some(engine::Stopped::Interrupted) {
-        say_interrupted(args.output.as_deref(), true, false);
-        return Ok(INTERRUPTED);
+    let unread = cat.unreadable();
+    for (path, why) in &unread {
+        let _ = writeln!(std::io::stderr(), "tsreplay: not read: {}: {why}", path.display());
     }
-    Ok(if report.summary.failed.is_empty() { 0 } else { 2 })
+    Ok(if report.summary.failed.is_empty() && unread.is_empty() { 0 } else { 2 })
+}
+
+/// Each compiled rule's finding metadata and its search as written (drilldowns quote the
+/// original search). A rule whose `finding:` block is malformed fails the run, as with
+/// `--rule`.
+fn finding_metas(
+    cat: &tsreplay::catalog::Catalog,
+) -> Result<Vec<(tsreplay::spl::meta::Meta, String)>, Error> {
+    let mut out = Vec::new();
+    for (entry, _) in cat.compiled() {
+        let Some(det) = &entry.detection else { continue };
+        out.push((det.meta()?, det.search.clone()));
+    }
+    Ok(out)
 }
 
 /// The rules that matched the most events, which cost the most time.
@@ -627,6 +658,7 @@ fn busiest_rules(set: &engine::RuleSet, report: &engine::SetReport) -> String {
     by.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(b.1)));
     let mut out = String::new();
     for (matched, name, rows) in by.into_iter().take(5) {
+        let name = write::visible(name);
         out.push_str(&format!(
             "  most matched:            {matched} events, {rows} rows: {name}\n"
         ));

@@ -189,6 +189,11 @@ fn rule_value<'a>(rule: &FieldRule, raw: &RawEvent<'a>) -> Vec<Cow<'a, str>> {
         values = values.into_iter().flat_map(|v| split_cow(v, sep)).collect();
     }
     for v in values.iter_mut() {
+        if let Some(x) = &rule.extract {
+            if let Some(inner) = x.apply(v) {
+                *v = Cow::Owned(inner.to_string());
+            }
+        }
         if let Some(n) = rule.number.and_then(|form| form.convert(v)) {
             *v = Cow::Owned(n);
         }
@@ -380,6 +385,30 @@ mod tests {
             r#""C:\Program Files\a.exe" x"#
         );
         assert_eq!(sec(None, img), img);
+    }
+
+    #[test]
+    fn registry_events_map_with_their_own_section_and_no_unknown_defaults() {
+        let fields = ["registry_value_data", "registry_value_name", "registry_key_name", "action"];
+        let m = Mapper::new(Profile::default_profile(), &fields, &["Endpoint.Registry"]);
+        let ev = |kind, ty: &'static str, details: &'static str| {
+            let f = [
+                T,
+                ("EventType", ty),
+                ("TargetObject", r"HKLM\System\CurrentControlSet\Services\X\Start"),
+                ("Details", details),
+            ];
+            let cim = m.map(&raw(kind, RecordFormat::SplunkXml, &f));
+            cim.map(|c| c.values.iter().map(|v| v.join("|")).collect::<Vec<_>>())
+        };
+        let got = ev(SourceKind::SysmonRegistry, "SetValue", "DWORD (0x00000004)").unwrap();
+        assert_eq!(got, ["0x00000004", "Start", "Start", "modified"]);
+        let got = ev(SourceKind::SysmonRegistry, "SetValue", "QWORD (0x01d776fd-0xd724b8c5)");
+        assert_eq!(got.unwrap()[0], "QWORD (0x01d776fd-0xd724b8c5)", "only DWORD is unwrapped");
+        let got = ev(SourceKind::SysmonRegistry, "DeleteKey", "").unwrap();
+        assert_eq!(got, ["", "", "Start", "deleted"], "no value name, nothing `unknown`");
+        let not_read = ev(SourceKind::SysmonProcess, "SetValue", "x");
+        assert_eq!(not_read, Err(Unmapped::NotInDataset), "process events are not registry");
     }
 
     #[test]

@@ -60,6 +60,8 @@ pub enum ProfileErrorKind {
     BadNumberForm(String),
     /// `inherits` names a missing section, or sections inherit in a loop.
     BadInherit(String),
+    /// `extract` is not a regular expression with exactly one group.
+    BadExtract(String),
 }
 
 impl fmt::Display for ProfileError {
@@ -83,6 +85,9 @@ impl fmt::Display for ProfileError {
             BadEpochUnit(u) => write!(f, "epoch_unit `{u}` is neither `s` nor `ms`"),
             BadNumberForm(n) => write!(f, "number `{n}` is neither `decimal` nor `hex`"),
             BadInherit(s) => write!(f, "section `{s}` inherits from a missing section or a loop"),
+            BadExtract(x) => {
+                write!(f, "extract `{x}` is not a regular expression with exactly one group")
+            }
         }
     }
 }
@@ -155,6 +160,7 @@ struct RuleFile {
     split: Option<String>,
     lookup: Option<BTreeMap<String, String>>,
     wrap: Option<String>,
+    extract: Option<String>,
     number: Option<String>,
     default: Option<String>,
     cim_default: Option<bool>,
@@ -224,6 +230,32 @@ impl NumberForm {
     }
 }
 
+/// An `extract` regular expression, compared by its text.
+#[derive(Debug, Clone)]
+pub struct Extract(pub regex::Regex);
+
+impl PartialEq for Extract {
+    fn eq(&self, other: &Extract) -> bool {
+        self.0.as_str() == other.0.as_str()
+    }
+}
+
+impl Eq for Extract {}
+
+impl Extract {
+    /// The group's text when `value` matches, else `None`.
+    pub fn apply<'v>(&self, value: &'v str) -> Option<&'v str> {
+        self.0.captures(value).and_then(|c| c.get(1)).map(|m| m.as_str())
+    }
+}
+
+fn compile_extract(pattern: &str) -> Result<Extract, ProfileErrorKind> {
+    match regex::Regex::new(pattern) {
+        Ok(re) if re.captures_len() == 2 => Ok(Extract(re)),
+        _ => Err(ProfileErrorKind::BadExtract(pattern.to_string())),
+    }
+}
+
 /// A compiled field rule.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FieldRule {
@@ -241,6 +273,9 @@ pub struct FieldRule {
     pub lookup: BTreeMap<String, String>,
     /// Text put before and after the value.
     pub wrap: Option<String>,
+    /// A regular expression with one group: a value it matches becomes the group's text
+    /// (`DWORD (0x00000001)` → `0x00000001`); other values stay as they are.
+    pub extract: Option<Extract>,
     /// Numbers rewritten to this form.
     pub number: Option<NumberForm>,
     /// The value when the rule gives none (before the CIM default).
@@ -260,6 +295,7 @@ impl FieldRule {
             split: None,
             lookup: BTreeMap::new(),
             wrap: None,
+            extract: None,
             number: None,
             default: None,
             cim_default: true,
@@ -303,6 +339,9 @@ impl FieldRule {
         }
         if let Some(w) = &self.wrap {
             parts.push(format!("wrap = {}", q(w)));
+        }
+        if let Some(x) = &self.extract {
+            parts.push(format!("extract = {}", q(x.0.as_str())));
         }
         if let Some(n) = self.number {
             parts.push(format!("number = {}", q(n.name())));
@@ -516,6 +555,7 @@ fn compile_rule(section: &str, field: &str, r: &RuleFile) -> Result<FieldRule, P
         split: r.split.clone().filter(|s| !s.is_empty()),
         lookup: r.lookup.clone().unwrap_or_default(),
         wrap: r.wrap.clone(),
+        extract: r.extract.as_deref().map(compile_extract).transpose()?,
         number,
         default: r.default.clone().filter(|d| !d.is_empty()),
         cim_default: r.cim_default.unwrap_or(true),

@@ -356,11 +356,12 @@ fn substr<'a>(s: Option<String>, start: Option<f64>, len: Option<Option<f64>>) -
     let (Some(s), Some(start)) = (s, start) else { return Value::Null };
     let chars: Vec<char> = s.chars().collect();
     let n = chars.len() as i64;
+    // `as` saturates a float, and every sum below saturates, so no count overflows.
     let start = start as i64;
     let from = if start > 0 {
         start - 1
     } else if start < 0 {
-        (n + start).max(0)
+        n.saturating_add(start).max(0)
     } else {
         0
     };
@@ -368,7 +369,7 @@ fn substr<'a>(s: Option<String>, start: Option<f64>, len: Option<Option<f64>>) -
     let to = match len {
         None => n,
         Some(None) => return Value::Null,
-        Some(Some(l)) => (from + (l as i64).max(0)).min(n),
+        Some(Some(l)) => from.saturating_add((l as i64).max(0)).min(n),
     };
     Value::Str(Cow::Owned(chars[from as usize..to as usize].iter().collect()))
 }
@@ -449,6 +450,8 @@ mod tests {
         assert_eq!(ev("upper(c)"), Value::Multi(vec!["CMD.EXE".into(), "RUNDLL32.EXE".into()]));
         assert_eq!(ev("substr(b, 2, 3)"), s("ell"));
         assert_eq!(ev("substr(b, -2)"), s("lo"));
+        assert_eq!(ev("substr(b, 2, 9223372036854775807)"), s("ello"), "no overflow");
+        assert_eq!(ev("substr(b, -99999999999999999999)"), s("Hello"));
         assert_eq!(ev("mvjoin(split(\"a,b,c\", \",\"), \"|\")"), s("a|b|c"));
         assert_eq!(ev("replace(b, \"l+\", \"L\")"), s("HeLo"));
         assert_eq!(ev("a + 5"), Value::Num(15.0));

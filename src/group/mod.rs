@@ -301,11 +301,17 @@ impl GroupTable {
     }
 }
 
-/// The key text of a `_time` bucket: its start in epoch seconds, zero-padded to 20 digits so
-/// that byte order is time order (times before 1970 clamp to 0).
+/// The key text of a `_time` bucket: its start in epoch seconds with the sign bit flipped,
+/// zero-padded to 20 digits, so that byte order is time order before 1970 too.
 pub fn bucket_key(time_ns: i64, span_secs: i64) -> String {
     let secs = time_ns.div_euclid(1_000_000_000);
-    format!("{:020}", (secs.div_euclid(span_secs) * span_secs).max(0))
+    let start = secs.div_euclid(span_secs).saturating_mul(span_secs);
+    format!("{:020}", (start as u64) ^ (1 << 63))
+}
+
+/// The bucket start (epoch seconds) of a `bucket_key`.
+pub fn bucket_start(key: &str) -> Option<i64> {
+    key.parse::<u64>().ok().map(|k| (k ^ (1 << 63)) as i64)
 }
 
 /// An aggregate's value in a group.
@@ -379,6 +385,20 @@ mod tests {
             rows.iter().map(|(k, _)| k.iter().map(|s| &**s).collect()).collect();
         assert_eq!(keys, [["h", "a"], ["h", "b"], ["h", "null"]]);
         assert_eq!(rows[0].1, AggState { count: 2, min_time: 1, max_time: 5, fields: vec![] });
+    }
+
+    #[test]
+    fn bucket_keys_sort_as_times_before_and_after_1970() {
+        let h = 3600;
+        let keys: Vec<String> = [-7_200_000_000_000i64, -1, 0, 3_599_999_999_999, 1 << 62]
+            .iter()
+            .map(|t| bucket_key(*t, h))
+            .collect();
+        let mut sorted = keys.clone();
+        sorted.sort();
+        assert_eq!(keys, sorted);
+        let starts: Vec<i64> = keys.iter().map(|k| bucket_start(k).unwrap()).collect();
+        assert_eq!(&starts[..4], [-7200, -3600, 0, 0]);
     }
 
     #[test]

@@ -53,8 +53,12 @@ pub fn render(plan: &Plan, d: &Decisions) -> String {
     for (field, kind, values) in rows {
         let _ = writeln!(out, "{field:<40} {kind:<8} {}", values.join(", "));
     }
-    let _ = writeln!(out, "\nGroup by ({})\n", plan.by.len());
-    for (name, _) in plan.columns.iter().zip(&plan.by) {
+    let width = plan.by.len() + usize::from(plan.time_bucket.is_some());
+    let _ = writeln!(out, "\nGroup by ({width})\n");
+    if let Some((_, span)) = plan.time_bucket {
+        let _ = writeln!(out, "  (_time in buckets of {span} seconds)");
+    }
+    for name in &plan.columns[..width] {
         let _ = writeln!(out, "  {name}");
     }
     let fill = plan

@@ -81,7 +81,7 @@ pub fn finish(plan: &Plan, groups: Vec<(Box<[Box<str>]>, AggState)>, tz: &TimeZo
                 .into_iter()
                 .enumerate()
                 .map(|(i, k)| match Some(i) == bucket_at {
-                    true => Cell::Bucket(k.parse().unwrap_or(0)),
+                    true => Cell::Bucket(crate::group::bucket_start(&k).unwrap_or(0)),
                     false => Cell::Text(k.into_string()),
                 })
                 .collect();
@@ -98,8 +98,15 @@ pub fn finish(plan: &Plan, groups: Vec<(Box<[Box<str>]>, AggState)>, tz: &TimeZo
             *flag |= matches!(cell, Cell::Multi(v) if v.len() > 1);
         }
     }
-    let rows =
-        rows.into_iter().map(|r| r.into_iter().map(|c| into_text(c, tz)).collect()).collect();
+    // Splunk renders the field named `_time` as a time, whatever made it; a bucket renamed to
+    // something else is a number of seconds.
+    let time_col = plan.final_columns.iter().position(|c| c == "_time");
+    let rows = rows
+        .into_iter()
+        .map(|r| {
+            r.into_iter().enumerate().map(|(i, c)| into_text(c, Some(i) == time_col, tz)).collect()
+        })
+        .collect();
     ResultTable { columns: plan.final_columns.clone(), rows, multivalue }
 }
 
@@ -208,10 +215,16 @@ pub fn format_epoch(secs: i64, format: &str, tz: &TimeZone) -> Option<String> {
     jiff::fmt::strtime::format(format, &zoned).ok()
 }
 
-fn into_text(c: Cell, tz: &TimeZone) -> String {
+fn into_text(c: Cell, is_time: bool, tz: &TimeZone) -> String {
+    let as_time = |secs: i64| format_epoch(secs, BUCKET_FORMAT, tz);
     match c {
+        Cell::Bucket(secs) if is_time => as_time(secs).unwrap_or_default(),
+        Cell::Time(ns) if is_time => as_time(ns.div_euclid(1_000_000_000)).unwrap_or_default(),
+        Cell::Text(s) if is_time => match ev::as_number(&s) {
+            Some(n) => as_time(n.floor() as i64).unwrap_or(s),
+            None => s,
+        },
         Cell::Text(s) => s,
-        Cell::Bucket(secs) => format_epoch(secs, BUCKET_FORMAT, tz).unwrap_or_default(),
         other => cell_text(&other).into_owned(),
     }
 }

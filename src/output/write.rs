@@ -87,8 +87,8 @@ pub struct RuleTable<'t> {
 
 /// Writes the rows of many rules: a titled table per rule with rows (table); per rule a CSV
 /// block whose columns start with `rule,rule_id`, blocks apart by an empty line (csv); one
-/// JSON object per row with `rule` and `rule_id` first (json). Rules without rows are left
-/// out of the table and csv forms.
+/// JSON object per row, `{"rule":…,"rule_id":…,"row":{…}}`, so no column of the rule's own
+/// can stand for the tags (json). Rules without rows are left out.
 pub fn write_rule_tables(
     out: &mut dyn Write,
     rules: &[RuleTable<'_>],
@@ -135,13 +135,15 @@ fn write_tagged_csv(out: &mut dyn Write, r: &RuleTable<'_>) -> io::Result<()> {
 fn write_tagged_json(out: &mut dyn Write, r: &RuleTable<'_>) -> io::Result<()> {
     for row in &r.table.rows {
         check_stop()?;
+        let mut cells = serde_json::Map::new();
+        for (i, (k, v)) in r.table.columns.iter().zip(row).enumerate() {
+            let mv = r.table.multivalue.get(i).copied().unwrap_or(false);
+            cells.insert(k.clone(), json_cell(v, mv));
+        }
         let mut obj = serde_json::Map::new();
         obj.insert("rule".into(), serde_json::Value::String(r.name.to_string()));
         obj.insert("rule_id".into(), serde_json::Value::String(r.id.to_string()));
-        for (i, (k, v)) in r.table.columns.iter().zip(row).enumerate() {
-            let mv = r.table.multivalue.get(i).copied().unwrap_or(false);
-            obj.insert(k.clone(), json_cell(v, mv));
-        }
+        obj.insert("row".into(), serde_json::Value::Object(cells));
         serde_json::to_writer(&mut *out, &serde_json::Value::Object(obj))?;
         out.write_all(b"\n")?;
     }
@@ -176,13 +178,14 @@ pub fn visible(s: &str) -> String {
 
 fn write_aligned(out: &mut dyn Write, table: &ResultTable) -> io::Result<()> {
     // Widths first, then one row at a time: no second copy of the table is held.
-    let mut widths: Vec<usize> = table.columns.iter().map(|c| c.chars().count()).collect();
+    let mut widths: Vec<usize> = table.columns.iter().map(|c| visible(c).chars().count()).collect();
     for row in &table.rows {
         for (w, c) in widths.iter_mut().zip(row) {
             *w = (*w).max(visible(c).chars().count());
         }
     }
-    write_line(out, &table.columns, &widths)?;
+    let header: Vec<String> = table.columns.iter().map(|c| visible(c)).collect();
+    write_line(out, &header, &widths)?;
     let rule: Vec<String> = widths.iter().map(|w| "-".repeat(*w)).collect();
     write_line(out, &rule, &widths)?;
     for row in &table.rows {

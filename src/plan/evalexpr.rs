@@ -20,11 +20,36 @@ impl PartialEq for Regex {
 
 /// Compiles a regular expression written in a rule, refusing what the regex syntax lacks.
 pub fn compile_regex(pattern: &str, span: Span) -> Result<Regex, CompileError> {
-    regex::RegexBuilder::new(pattern).size_limit(1 << 24).build().map(Regex).map_err(|e| {
-        let kind =
-            CompileErrorKind::BadRegex { pattern: pattern.to_string(), reason: e.to_string() };
+    let refuse = |reason: String| {
+        let kind = CompileErrorKind::BadRegex { pattern: pattern.to_string(), reason };
         CompileError { kind, span: Some(span), search: String::new() }
-    })
+    };
+    if has_possessive_quantifier(pattern) {
+        // PCRE reads `a*+` as possessive; the regex crate would read it as `(a*)+`.
+        return Err(refuse("possessive quantifiers (`*+`, `++`, `?+`, `}+`)".to_string()));
+    }
+    regex::RegexBuilder::new(pattern)
+        .size_limit(1 << 24)
+        .build()
+        .map(Regex)
+        .map_err(|e| refuse(e.to_string()))
+}
+
+/// Whether a quantifier outside a character class is followed by `+`.
+fn has_possessive_quantifier(pattern: &str) -> bool {
+    let b = pattern.as_bytes();
+    let (mut i, mut class) = (0, false);
+    while i < b.len() {
+        match b[i] {
+            b'\\' => i += 1,
+            b'[' if !class => class = true,
+            b']' if class => class = false,
+            b'*' | b'+' | b'?' | b'}' if !class && b.get(i + 1) == Some(&b'+') => return true,
+            _ => {}
+        }
+        i += 1;
+    }
+    false
 }
 
 /// The eval functions.
@@ -148,13 +173,73 @@ impl Ev {
     }
 }
 
+impl Ev {
+    /// Splunk's eval type check: logical operators, `NOT` and the conditions of `if` and
+    /// `case` take booleans; comparisons, arithmetic and the other functions take values.
+    /// Returns what is wrong, first found.
+    pub fn type_error(&self) -> Option<String> {
+        let need_bool = |x: &Ev, what: &str| {
+            (!x.is_boolean()).then(|| format!("{what} takes a true/false operand"))
+        };
+        let need_value = |x: &Ev, what: &str| {
+            x.is_boolean().then(|| format!("{what} takes a value, not a true/false result"))
+        };
+        let own = match self {
+            Ev::Not(x) => need_bool(x, "NOT"),
+            Ev::Neg(x) => need_value(x, "unary -"),
+            Ev::Bin(op @ (BinOp::And | BinOp::Or | BinOp::Xor), a, b) => {
+                let name = format!("{op:?}").to_uppercase();
+                need_bool(a, &name).or_else(|| need_bool(b, &name))
+            }
+            Ev::Bin(op, a, b) => {
+                let name = format!("`{op:?}`");
+                need_value(a, &name).or_else(|| need_value(b, &name))
+            }
+            Ev::In(x, list) => std::iter::once(&**x).chain(list).find_map(|v| need_value(v, "IN")),
+            Ev::Match(x, _) => need_value(x, "match()"),
+            Ev::Replace(x, ..) => need_value(x, "replace()"),
+            Ev::Call(Func::If, args) => need_bool(&args[0], "if()'s condition"),
+            Ev::Call(Func::Case, args) => {
+                args.iter().step_by(2).find_map(|c| need_bool(c, "case()'s condition")).or_else(
+                    || args.iter().skip(1).step_by(2).find_map(|v| need_value(v, "case()")),
+                )
+            }
+            Ev::Call(Func::IsNull | Func::IsNotNull, _) => None,
+            Ev::Call(f, args) => {
+                let name = format!("{f:?}()").to_lowercase();
+                args.iter().find_map(|a| need_value(a, &name))
+            }
+            Ev::Col(_) | Ev::Null | Ev::Str(_) | Ev::Num(_) | Ev::True => None,
+        };
+        own.or_else(|| self.children().iter().find_map(|c| c.type_error()))
+    }
+
+    fn children(&self) -> Vec<&Ev> {
+        match self {
+            Ev::Not(x) | Ev::Neg(x) | Ev::Match(x, _) | Ev::Replace(x, ..) => vec![x],
+            Ev::Bin(_, a, b) => vec![a, b],
+            Ev::In(x, list) => std::iter::once(&**x).chain(list).collect(),
+            Ev::Call(_, args) => args.iter().collect(),
+            _ => Vec::new(),
+        }
+    }
+}
+
 fn err(kind: CompileErrorKind, span: Span) -> CompileError {
     CompileError { kind, span: Some(span), search: String::new() }
 }
 
-/// Lowers `e` over the result columns `columns`.
+/// Lowers `e` over the result columns `columns` and type-checks it as Splunk does.
 pub fn lower(e: &EvalExpr, columns: &[String]) -> Result<Ev, CompileError> {
-    let sub = |x: &EvalExpr| lower(x, columns).map(Box::new);
+    let ev = lower_unchecked(e, columns)?;
+    match ev.type_error() {
+        None => Ok(ev),
+        Some(found) => Err(CompileError::bare(CompileErrorKind::UnsupportedSyntax { found })),
+    }
+}
+
+fn lower_unchecked(e: &EvalExpr, columns: &[String]) -> Result<Ev, CompileError> {
+    let sub = |x: &EvalExpr| lower_unchecked(x, columns).map(Box::new);
     Ok(match e {
         EvalExpr::Field(f) => match columns.iter().position(|c| *c == f.node) {
             Some(i) => Ev::Col(i),
@@ -166,7 +251,8 @@ pub fn lower(e: &EvalExpr, columns: &[String]) -> Result<Ev, CompileError> {
         EvalExpr::Neg(x) => Ev::Neg(sub(x)?),
         EvalExpr::Binary { op, lhs, rhs } => Ev::Bin(*op, sub(lhs)?, sub(rhs)?),
         EvalExpr::In { expr, list } => {
-            let list = list.iter().map(|x| lower(x, columns)).collect::<Result<_, _>>()?;
+            let list =
+                list.iter().map(|x| lower_unchecked(x, columns)).collect::<Result<_, _>>()?;
             Ev::In(sub(expr)?, list)
         }
         EvalExpr::Call { name, args } => call(name, args, columns)?,
@@ -184,14 +270,15 @@ fn call(name: &Spanned<String>, args: &[EvalExpr], columns: &[String]) -> Result
         }
         Ok(())
     };
-    let lowered = || args.iter().map(|x| lower(x, columns)).collect::<Result<Vec<_>, _>>();
+    let lowered =
+        || args.iter().map(|x| lower_unchecked(x, columns)).collect::<Result<Vec<_>, _>>();
     match lname.as_str() {
         "true" => arity(0, 0).map(|_| Ev::True),
         "null" => arity(0, 0).map(|_| Ev::Null),
         "match" => {
             arity(2, 2)?;
             let re = literal_regex(name, &args[1])?;
-            Ok(Ev::Match(Box::new(lower(&args[0], columns)?), re))
+            Ok(Ev::Match(Box::new(lower_unchecked(&args[0], columns)?), re))
         }
         "replace" => {
             arity(3, 3)?;
@@ -199,7 +286,7 @@ fn call(name: &Spanned<String>, args: &[EvalExpr], columns: &[String]) -> Result
             let EvalExpr::Str(with) = &args[2] else {
                 return Err(computed_argument(name));
             };
-            Ok(Ev::Replace(Box::new(lower(&args[0], columns)?), re, replacement(with)))
+            Ok(Ev::Replace(Box::new(lower_unchecked(&args[0], columns)?), re, replacement(with)))
         }
         _ => {
             let Some((_, f, n, m)) = FUNCTIONS.iter().find(|(n, ..)| *n == lname) else {
@@ -279,6 +366,33 @@ mod tests {
         }
         let e = low("match(a, \"(?<=x)y\")").unwrap_err();
         assert!(matches!(e.kind, CompileErrorKind::BadRegex { .. }));
+        for possessive in [".*+x", "a++", "x{1}+", "(ab)?+"] {
+            let e = low(&format!("match(a, \"{possessive}\")")).unwrap_err();
+            assert!(matches!(e.kind, CompileErrorKind::BadRegex { .. }), "{possessive}");
+        }
+        for fine in ["a+b", "[*+]+", "\\\\++", "a{2}"] {
+            assert!(low(&format!("match(a, \"{fine}\")")).is_ok(), "{fine}");
+        }
+    }
+
+    #[test]
+    fn type_errors_are_refused_as_splunk_refuses_them() {
+        for bad in [
+            "a AND b=1",
+            "NOT a",
+            "a OR true()",
+            "if(a, 1, 2)",
+            "mvcount(a>0)",
+            "len(a>0) > 1",
+            "(a>0) + 1",
+            "case(a>0, a>0)",
+        ] {
+            assert!(low(bad).is_err(), "{bad}");
+        }
+        for good in ["a>0 AND NOT b=1", "if(a>0, \"x\", \"y\")", "isnull(a) OR a=1", "case(a>1, 1)"]
+        {
+            assert!(low(good).is_ok(), "{good}");
+        }
     }
 
     #[test]

@@ -44,6 +44,7 @@ impl Union {
     fn build(checks: &[&Check]) -> Union {
         let mut u = Union::default();
         let mut literals: Vec<Vec<u8>> = Vec::new();
+        let mut index: hashbrown::HashMap<Vec<u8>, usize> = hashbrown::HashMap::new();
         for (rule, check) in checks.iter().enumerate() {
             match check {
                 Check::Pass => u.always.push(rule),
@@ -59,9 +60,10 @@ impl Union {
                     u.literal_rules.push(rule);
                     for lit in encoded {
                         let lower = lit.to_ascii_lowercase();
-                        match literals.iter().position(|l| *l == lower) {
-                            Some(i) => u.owners[i].push(rule),
+                        match index.get(&lower) {
+                            Some(&i) => u.owners[i].push(rule),
                             None => {
+                                index.insert(lower.clone(), literals.len());
                                 literals.push(lower);
                                 u.owners.push(vec![rule]);
                             }
@@ -73,13 +75,21 @@ impl Union {
         if literals.is_empty() {
             return u;
         }
+        if literals.len() > super::MAX_LITERALS {
+            log::debug!("prefilter: {} set literals: every rule sees every record", literals.len());
+            u.always.append(&mut u.literal_rules);
+            u.owners.clear();
+            return u;
+        }
         // Every record is searched in full, so search speed wins over build time: a DFA while
         // the literals are small (a whole catalog's are about 30 KB), else the contiguous NFA.
         let bytes: usize = literals.iter().map(Vec::len).sum();
+        // Past that, the noncontiguous NFA, which builds in linear time (a 100,000-value IN
+        // list took 8 s to build as a contiguous one).
         let kind = if bytes <= DFA_LITERAL_BYTES {
             AhoCorasickKind::DFA
         } else {
-            AhoCorasickKind::ContiguousNFA
+            AhoCorasickKind::NoncontiguousNFA
         };
         let built = AhoCorasickBuilder::new()
             .ascii_case_insensitive(true)

@@ -12,6 +12,10 @@ use super::error::{CompileError, CompileErrorKind};
 /// How deeply eval expressions may nest.
 const MAX_DEPTH: usize = 40;
 
+/// How many operators and calls one expression may hold: a chain of `AND`s is a tree as deep
+/// as it is long, and evaluating it recurses that deep.
+const MAX_OPERATORS: usize = 1000;
+
 #[derive(Debug, Clone, PartialEq)]
 enum T {
     Ident(String),
@@ -34,7 +38,7 @@ struct Tok {
 /// Parses `text[range]` as one eval expression.
 pub fn parse_expr(text: &str, start: usize, end: usize) -> Result<EvalExpr, CompileError> {
     let toks = lex(text, start, end)?;
-    let mut p = P { toks, pos: 0, text, end, depth: 0 };
+    let mut p = P { toks, pos: 0, text, end, depth: 0, operators: 0 };
     let e = p.or()?;
     p.expect_end()?;
     Ok(e)
@@ -47,7 +51,7 @@ pub fn parse_assignments(
     end: usize,
 ) -> Result<Vec<(Spanned<String>, EvalExpr)>, CompileError> {
     let toks = lex(text, start, end)?;
-    let mut p = P { toks, pos: 0, text, end, depth: 0 };
+    let mut p = P { toks, pos: 0, text, end, depth: 0, operators: 0 };
     let mut out = Vec::new();
     loop {
         let name = match p.bump() {
@@ -83,8 +87,8 @@ fn lex(text: &str, start: usize, end: usize) -> Result<Vec<Tok>, CompileError> {
             b',' => one(&mut i, T::Comma),
             b'"' => T::Str(quoted(text, &mut i, end, b'"')?),
             b'\'' => T::Quoted(quoted(text, &mut i, end, b'\'')?),
-            b'0'..=b'9' => number(text, &mut i, end),
-            b'.' if b.get(i + 1).is_some_and(u8::is_ascii_digit) => number(text, &mut i, end),
+            b'0'..=b'9' => number(text, &mut i, end)?,
+            b'.' if b.get(i + 1).is_some_and(u8::is_ascii_digit) => number(text, &mut i, end)?,
             _ if is_ident_byte(c) => {
                 while i < end && is_ident_byte(b[i]) {
                     i += 1;
@@ -126,20 +130,59 @@ fn one(i: &mut usize, t: T) -> T {
     t
 }
 
-fn number(text: &str, i: &mut usize, end: usize) -> T {
+/// A number: digits, an optional fraction, an optional exponent (`1`, `2.5`, `.5`, `1e3`,
+/// `1.5E-2`). Digits followed by other letters are a field name such as `1st_seen`; anything
+/// else that does not read as a number is an error.
+fn number(text: &str, i: &mut usize, end: usize) -> Result<T, CompileError> {
     let b = text.as_bytes();
     let s = *i;
-    while *i < end && (b[*i].is_ascii_digit() || b[*i] == b'.') {
+    let digits = |i: &mut usize| {
+        let from = *i;
+        while *i < end && b[*i].is_ascii_digit() {
+            *i += 1;
+        }
+        *i > from
+    };
+    let whole = digits(i);
+    let mut fraction = false;
+    if *i < end && b[*i] == b'.' {
         *i += 1;
+        fraction = digits(i);
     }
-    // A number followed by letters is a field name such as `1st_seen`.
-    if *i < end && is_ident_byte(b[*i]) && !text[s..*i].contains('.') {
+    let mantissa_end = *i;
+    if (whole || fraction) && *i < end && matches!(b[*i], b'e' | b'E') {
+        let mut j = *i + 1;
+        if j < end && matches!(b[j], b'+' | b'-') {
+            j += 1;
+        }
+        let exp_start = j;
+        while j < end && b[j].is_ascii_digit() {
+            j += 1;
+        }
+        if j > exp_start && !(j < end && is_ident_byte(b[j])) {
+            *i = j;
+        }
+    }
+    if *i == mantissa_end && whole && !text[s..*i].contains('.') && *i < end && is_ident_byte(b[*i])
+    {
         while *i < end && is_ident_byte(b[*i]) {
             *i += 1;
         }
-        return T::Ident(text[s..*i].to_string());
+        return Ok(T::Ident(text[s..*i].to_string()));
     }
-    T::Num(text[s..*i].parse().unwrap_or(f64::NAN))
+    let bad = *i < end && (is_ident_byte(b[*i]) || b[*i] == b'.');
+    match text[s..*i].parse::<f64>() {
+        Ok(n) if !bad && n.is_finite() => Ok(T::Num(n)),
+        _ => {
+            let mut e = *i;
+            while e < end && (is_ident_byte(b[e]) || b[e] == b'.') {
+                e += 1;
+            }
+            let found = format!("{} (not a number)", &text[s..e]);
+            let kind = CompileErrorKind::UnsupportedSyntax { found };
+            Err(CompileError::at(kind, Span::new(s, e), text))
+        }
+    }
 }
 
 fn quoted(text: &str, i: &mut usize, end: usize, q: u8) -> Result<String, CompileError> {
@@ -191,6 +234,8 @@ struct P<'t> {
     text: &'t str,
     end: usize,
     depth: usize,
+    /// Operators and calls so far in the current expression.
+    operators: usize,
 }
 
 impl P<'_> {
@@ -248,6 +293,14 @@ impl P<'_> {
         if self.depth > MAX_DEPTH {
             return Err(self.error("at most 40 nested eval expressions"));
         }
+        self.count_operator()
+    }
+
+    fn count_operator(&mut self) -> Result<(), CompileError> {
+        self.operators += 1;
+        if self.operators > MAX_OPERATORS {
+            return Err(self.error("at most 1000 operators and calls in one eval expression"));
+        }
         Ok(())
     }
 
@@ -262,6 +315,7 @@ impl P<'_> {
             for (text, op) in ops {
                 let hit = if keyword { self.eat_kw(text) } else { self.eat_op(text) };
                 if hit {
+                    self.count_operator()?;
                     let rhs = next(self)?;
                     lhs = EvalExpr::Binary { op: *op, lhs: Box::new(lhs), rhs: Box::new(rhs) };
                     continue 'outer;
@@ -306,6 +360,7 @@ impl P<'_> {
         ];
         for (text, op) in OPS {
             if self.eat_op(text) {
+                self.count_operator()?;
                 let rhs = self.additive()?;
                 return Ok(EvalExpr::Binary { op: *op, lhs: Box::new(lhs), rhs: Box::new(rhs) });
             }
@@ -323,6 +378,9 @@ impl P<'_> {
                 return Err(self.error("`(` after IN"));
             }
             let list = self.arguments()?;
+            if list.is_empty() {
+                return Err(self.error_before("a value in the IN list"));
+            }
             return Ok(EvalExpr::In { expr: Box::new(lhs), list });
         }
         Ok(lhs)
@@ -441,6 +499,12 @@ mod tests {
     }
 
     #[test]
+    fn numbers_take_fractions_and_exponents_and_digits_can_start_a_field() {
+        assert_eq!(p("1e3 + .5 + 2.5E-1"), "Add(Add(1000,0.5),0.25)");
+        assert_eq!(p("1st_seen > 2"), "Gt(1st_seen,2)");
+    }
+
+    #[test]
     fn assignments_split_at_top_level_commas() {
         let s = r#"a=if(x>1, "y", "n"), b=len(c)"#;
         let got = parse_assignments(s, 0, s.len()).unwrap();
@@ -451,7 +515,21 @@ mod tests {
 
     #[test]
     fn bad_input_is_an_error_not_a_panic() {
-        for s in ["(a", "a ==", "f(", "'x", "a ! b", "a b", "Processes.dest=1", &"(".repeat(500)] {
+        let chain = vec!["a>0"; 3000].join(" AND ");
+        for s in [
+            "(a",
+            "a ==",
+            "f(",
+            "'x",
+            "a ! b",
+            "a b",
+            "Processes.dest=1",
+            "1.2.3",
+            "x < 1.2.3",
+            "1e400",
+            &"(".repeat(500),
+            &chain,
+        ] {
             assert!(parse_expr(s, 0, s.len()).is_err(), "{s}");
         }
     }

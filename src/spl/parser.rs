@@ -293,7 +293,14 @@ impl<'t> Parser<'t> {
                 self.pos += 1;
             }
         }
-        let fields = self.field_list(true)?;
+        let mut fields = self.field_list(true)?;
+        // `fields -a b`, written without the space, removes too.
+        if let Some(rest) = fields.first().and_then(|f| f.node.strip_prefix('-')) {
+            if !remove && !rest.is_empty() {
+                remove = true;
+                fields[0].node = rest.to_string();
+            }
+        }
         if fields.is_empty() {
             return Err(self.error("a field name"));
         }
@@ -303,6 +310,14 @@ impl<'t> Parser<'t> {
     /// An optional leading count such as `dedup 3 ...`, `sort 0 ...`, `head 20`.
     fn leading_count(&mut self) -> Result<Option<usize>, CompileError> {
         let Some(w) = self.peek().and_then(Token::bare_word) else { return Ok(None) };
+        let negative = w
+            .strip_prefix('-')
+            .is_some_and(|d| !d.is_empty() && d.bytes().all(|b| b.is_ascii_digit()));
+        if negative {
+            let t = self.peek().expect("peeked");
+            let found = format!("the count {w} (a count is 0 or more)");
+            return Err(self.refuse(CompileErrorKind::UnsupportedSyntax { found }, t.span));
+        }
         if !w.bytes().all(|b| b.is_ascii_digit()) {
             return Ok(None);
         }
