@@ -255,6 +255,92 @@ pub fn epoch_text(ns: i64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::cim::CimEvent;
+    use crate::group::GroupTable;
+    use crate::plan::compile;
+    use crate::spl::{Detection, MacroTable};
+
+    const S: i64 = 1_000_000_000;
+
+    /// Groups `events` (values per plan field id, epoch seconds) in two tables merged, and
+    /// finishes them in UTC.
+    fn table(search: &str, events: &[(Vec<Vec<&'static str>>, i64)]) -> ResultTable {
+        let plan = compile(&Detection::inline("t", search), &MacroTable::with_defaults()).unwrap();
+        let (mut a, mut b) = (GroupTable::default(), GroupTable::default());
+        for (i, (values, secs)) in events.iter().enumerate() {
+            let values = values.iter().map(|v| v.iter().map(|x| Cow::Borrowed(*x)).collect());
+            let ev = CimEvent {
+                values: values.collect(),
+                time: secs * S,
+                time_fallback: false,
+                mapped: 0,
+            };
+            let t = if i % 2 == 0 { &mut a } else { &mut b };
+            t.add(&plan, &ev).unwrap();
+        }
+        a.merge(b);
+        finish(&plan, a.into_sorted(), &time_zone("UTC").unwrap())
+    }
+
+    #[test]
+    fn field_aggregates_over_merged_tables() {
+        // Field ids: dest 0 (BY), process 1, user 2 (aggregate arguments, in written order).
+        let search = "| tstats values(Processes.process) as procs dc(Processes.user) as users \
+                      latest(Processes.user) as last earliest(Processes.user) as first count \
+                      from datamodel=Endpoint.Processes by Processes.dest";
+        let t = table(
+            search,
+            &[
+                (vec![vec!["h1"], vec!["b", "a"], vec!["u2"]], 10),
+                (vec![vec!["h1"], vec!["a"], vec!["u1"]], 5),
+                (vec![vec!["h1"], vec![], vec!["u3"]], 10),
+                (vec![vec!["h2"], vec!["z"], vec![]], 1),
+            ],
+        );
+        assert_eq!(t.columns, ["Processes.dest", "procs", "users", "last", "first", "count"]);
+        // h1: distinct processes a, b sorted; three users; the latest time 10 is held by u2
+        // and u3, and the tie goes to the smaller value; the earliest (5) is u1.
+        assert_eq!(t.rows[0], ["h1", "a\nb", "3", "u2", "u1", "3"]);
+        assert_eq!(t.rows[1], ["h2", "z", "0", "", "", "1"]);
+        assert_eq!(t.multivalue, [false, true, false, false, false, false]);
+    }
+
+    #[test]
+    fn row_commands_apply_in_written_order() {
+        let search = "| tstats count from datamodel=Endpoint.Processes \
+                      by Processes.dest Processes.user | rename Processes.* as * \
+                      | eval n=count*10, tag=if(match(user, \"^adm\"), \"admin\", \"user\") \
+                      | where n >= 20 OR tag=\"admin\" | sort - n, dest | dedup tag \
+                      | table dest tag n | head 5 | fillnull value=NA missing";
+        let e = |d: &'static str, u: &'static str| (vec![vec![d], vec![u]], 1);
+        let events = [
+            e("h1", "admin1"),
+            e("h2", "bob"),
+            e("h2", "bob"),
+            e("h3", "carl"),
+            e("h4", "admin2"),
+            e("h4", "admin2"),
+            e("h4", "admin2"),
+            e("h5", "dan"),
+            e("h5", "dan"),
+            e("h5", "dan"),
+        ];
+        let t = table(search, &events);
+        // where keeps h1 (admin), h2 (n 20), h4, h5 and drops h3 (n 10, user); sort by n
+        // descending then dest gives h4, h5, h2, h1; dedup on tag keeps h4 (admin), h5 (user).
+        assert_eq!(t.columns, ["dest", "tag", "n", "missing"]);
+        assert_eq!(t.rows, [["h4", "admin", "30", "NA"], ["h5", "user", "30", "NA"]]);
+    }
+
+    #[test]
+    fn time_buckets_print_as_times_only_under_the_name_time() {
+        // 2024-01-01T10:30:00Z is 1704105000; its hour starts at 1704103200 (10:00).
+        let search = "| tstats count from datamodel=Endpoint.Processes \
+                      by _time span=1h Processes.dest | eval t=_time | rename _time as start, t as _time";
+        let t = table(search, &[(vec![vec!["h1"]], 1_704_105_000)]);
+        assert_eq!(t.columns, ["start", "Processes.dest", "count", "_time"]);
+        assert_eq!(t.rows[0], ["1704103200", "h1", "1", "2024-01-01T10:00:00.000+00:00"]);
+    }
 
     #[test]
     fn epoch_text_trims_zeros() {

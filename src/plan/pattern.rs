@@ -63,14 +63,20 @@ impl Pattern {
 }
 
 /// Leftmost position of `needle` (already lower-case) in `hay`, ASCII case folded.
+///
+/// # Design
+/// Candidates are the positions of the needle's first byte in either case, found with
+/// `memchr2` (SIMD); each is checked in full. The plain scan compared the needle at every
+/// position, which made pattern matching a tenth of a catalog run (measured).
 fn find_ci(hay: &[u8], needle: &[u8]) -> Option<usize> {
-    if needle.is_empty() {
-        return Some(0);
-    }
+    let Some((&first, rest)) = needle.split_first() else { return Some(0) };
     if needle.len() > hay.len() {
         return None;
     }
-    (0..=hay.len() - needle.len()).find(|&i| hay[i..i + needle.len()].eq_ignore_ascii_case(needle))
+    let last_start = hay.len() - needle.len();
+    let upper = first.to_ascii_uppercase();
+    memchr::memchr2_iter(first, upper, &hay[..=last_start])
+        .find(|&i| hay[i + 1..i + needle.len()].eq_ignore_ascii_case(rest))
 }
 
 #[cfg(test)]
@@ -97,6 +103,15 @@ mod tests {
         assert!(m("*", ""));
         assert!(!m("ab*ba", "aba"));
         assert!(m("ab*ba", "abba"));
+    }
+
+    #[test]
+    fn inner_pieces_are_found_in_either_case_at_any_position() {
+        assert!(m("*-ENC*", "powershell.exe -Enc SQBFAFgA"));
+        assert!(m("*ab*cd*", "xxaAbBcCdD"));
+        assert!(!m("*ab*cd*", "xxcdab"));
+        assert!(m("a*ß*b", "aßb"), "non-ASCII bytes compare as they are");
+        assert!(!m("a*ẞ*b", "aßb"));
     }
 
     #[test]

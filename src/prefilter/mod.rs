@@ -310,7 +310,9 @@ fn encode(format: RecordFormat, lit: &[u8]) -> Option<Vec<u8>> {
                 match b {
                     b'\\' => out.extend_from_slice(b"\\\\"),
                     b'"' => out.extend_from_slice(b"\\\""),
-                    0..=0x1f | b'/' => return None,
+                    // A record that writes `/` as `\/` falls through (`falls_through`), so a
+                    // literal `/` is searched as it is.
+                    0..=0x1f => return None,
                     _ => out.push(b),
                 }
             }
@@ -485,5 +487,10 @@ mod tests {
         assert!(p.may_match(RecordFormat::Json, br#"{"Image":"C:\\WINDOWS\\x"}"#));
         assert!(p.may_match(RecordFormat::Json, br#"{"Image":"C:\u005cWINDOWS"}"#));
         assert!(!p.may_match(RecordFormat::Json, br#"{"Image":"D:\\x\\u"}"#));
+        let p = prefilter_for("Processes.process=\"*/create*\"");
+        assert_eq!(p.literals(RecordFormat::Json), Some(vec!["/create".to_string()]));
+        assert!(p.may_match(RecordFormat::Json, br#"{"CommandLine":"x /CREATE y"}"#));
+        assert!(p.may_match(RecordFormat::Json, br#"{"CommandLine":"x \/create y"}"#));
+        assert!(!p.may_match(RecordFormat::Json, br#"{"CommandLine":"x create y"}"#));
     }
 }

@@ -96,6 +96,11 @@ impl Union {
             .match_kind(MatchKind::Standard)
             .kind(Some(kind))
             .build(&literals);
+        log::debug!(
+            "prefilter: {} rules see every record, {} go by their literals",
+            u.always.len(),
+            u.literal_rules.len()
+        );
         let mut shortest: Vec<&Vec<u8>> = literals.iter().collect();
         shortest.sort_by_key(|l| l.len());
         let shown: Vec<String> =
