@@ -110,6 +110,17 @@ mod tests {
     }
 
     #[test]
+    fn relational_compares_numbers_as_numbers_and_text_byte_wise() {
+        let e = ev(vec![vec!["10"], vec!["b"], vec![]]);
+        let cmp = |field, op, v: &str| Expr::Compare { field, op, value: v.to_string() };
+        assert!(holds(&cmp(0, CmpOp::Gt, "9"), &e), "10 > 9 as numbers");
+        assert!(!holds(&cmp(0, CmpOp::Gt, "9a"), &e), "\"10\" < \"9a\" byte-wise");
+        assert!(holds(&cmp(1, CmpOp::Ge, "B"), &e), "b >= B byte-wise");
+        assert!(!holds(&cmp(2, CmpOp::Lt, "5"), &e), "a missing field compares false");
+        assert!(holds(&Expr::Not(Box::new(cmp(2, CmpOp::Lt, "5"))), &e));
+    }
+
+    #[test]
     fn multivalue_matches_when_any_value_does() {
         let e = ev(vec![vec!["MD5=1", "SHA256=2"]]);
         assert!(holds(&m(0, "sha256=*"), &e));

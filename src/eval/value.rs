@@ -461,6 +461,20 @@ mod tests {
     }
 
     #[test]
+    fn trimming_conversion_and_constants() {
+        assert_eq!(ev("trim(\"  x \")"), s("x"));
+        assert_eq!(ev("ltrim(\"xxyx\", \"x\")"), s("yx"));
+        assert_eq!(ev("rtrim(\"a.exe..\", \".\")"), s("a.exe"));
+        assert_eq!(ev("tonumber(a) * 2"), Value::Num(20.0));
+        assert_eq!(ev("tonumber(b)"), Value::Null);
+        assert_eq!(ev("tostring(a + 1)"), s("11"));
+        assert_eq!(ev("abs(-3)"), Value::Num(3.0));
+        assert_eq!(ev("if(true(), 1, 2)"), Value::Num(1.0));
+        assert_eq!(ev("coalesce(null(), d, 7)"), Value::Num(7.0));
+        assert_eq!(ev("(a > 1) XOR (a > 100)"), Value::Bool(true));
+    }
+
+    #[test]
     fn like_uses_percent_and_underscore() {
         assert!(!like("C:\\Windows\\System32\\x.exe", "%\\windows\\%"));
         assert!(like("C:\\windows\\System32\\x.exe", "%\\windows\\%"));

@@ -333,6 +333,21 @@ mod tests {
     }
 
     #[test]
+    fn fields_regex_and_search_shape_rows() {
+        let search = "| tstats count from datamodel=Endpoint.Processes \
+                      by Processes.dest Processes.user | rename Processes.* as * \
+                      | regex user!=\"^svc_\" | search count>1 | fields - count";
+        let e = |d: &'static str, u: &'static str| (vec![vec![d], vec![u]], 1);
+        let t = table(
+            search,
+            &[e("h1", "svc_a"), e("h1", "svc_a"), e("h2", "bob"), e("h2", "bob"), e("h3", "eve")],
+        );
+        // regex drops svc_a; search count>1 drops eve (1); fields - count removes the column.
+        assert_eq!(t.columns, ["dest", "user"]);
+        assert_eq!(t.rows, [["h2", "bob"]]);
+    }
+
+    #[test]
     fn time_buckets_print_as_times_only_under_the_name_time() {
         // 2024-01-01T10:30:00Z is 1704105000; its hour starts at 1704103200 (10:00).
         let search = "| tstats count from datamodel=Endpoint.Processes \
