@@ -567,18 +567,7 @@ fn run_rules(args: RunArgs) -> Result<u8, Error> {
         refuse_output_onto(out, files.iter())?;
     }
     let rules = cat.rules();
-    let refused = cat.entries.len() - rules.len();
-    let _ = writeln!(
-        std::io::stderr(),
-        "tsreplay: {} of {} detections compiled and run in one pass{}",
-        rules.len(),
-        cat.entries.len(),
-        if refused > 0 {
-            format!("; {refused} did not compile (`tsreplay catalog` gives the reasons)")
-        } else {
-            String::new()
-        }
-    );
+    say_compiled(rules.len(), cat.entries.len());
     if rules.is_empty() {
         return Err(Error::Usage(UsageError::NoRuleCompiled));
     }
@@ -586,15 +575,7 @@ fn run_rules(args: RunArgs) -> Result<u8, Error> {
     let opts = replay_options(&args.replay, by_fields)?;
     let set = engine::RuleSet::new(rules);
     let report = engine::run_set(&set, &args.replay.paths, &opts);
-    let with_rows = report.rules.iter().filter(|r| !r.table.rows.is_empty()).count();
-    let mut summary =
-        if args.replay.quiet { report.summary.render_failures() } else { report.summary.render() };
-    if !args.replay.quiet {
-        summary
-            .push_str(&format!("  rules with rows:         {with_rows} of {}\n", set.rules.len()));
-        summary.push_str(&busiest_rules(&set, &report));
-    }
-    let _ = std::io::stderr().lock().write_all(summary.as_bytes());
+    print_set_summary(&set, &report, args.replay.quiet);
     if let Some(engine::Stopped::MaxGroups(n)) = report.stopped {
         return Err(Error::Stopped(StopError::MaxGroups(n)));
     }
@@ -630,6 +611,32 @@ fn run_rules(args: RunArgs) -> Result<u8, Error> {
         let _ = writeln!(std::io::stderr(), "tsreplay: not read: {}: {why}", path.display());
     }
     Ok(if report.summary.failed.is_empty() && unread.is_empty() { 0 } else { 2 })
+}
+
+/// Says on stderr how many detections compiled and run.
+fn say_compiled(compiled: usize, found: usize) {
+    let refused = found - compiled;
+    let rest = match refused {
+        0 => String::new(),
+        n => format!("; {n} did not compile (`tsreplay catalog` gives the reasons)"),
+    };
+    let _ = writeln!(
+        std::io::stderr(),
+        "tsreplay: {compiled} of {found} detections compiled and run in one pass{rest}"
+    );
+}
+
+/// The run summary of a rule set, with the rules that returned rows and the busiest ones.
+fn print_set_summary(set: &engine::RuleSet, report: &engine::SetReport, quiet: bool) {
+    if quiet {
+        let _ = std::io::stderr().lock().write_all(report.summary.render_failures().as_bytes());
+        return;
+    }
+    let with_rows = report.rules.iter().filter(|r| !r.table.rows.is_empty()).count();
+    let mut summary = report.summary.render();
+    summary.push_str(&format!("  rules with rows:         {with_rows} of {}\n", set.rules.len()));
+    summary.push_str(&busiest_rules(set, report));
+    let _ = std::io::stderr().lock().write_all(summary.as_bytes());
 }
 
 /// Each compiled rule's finding metadata and its search as written (drilldowns quote the

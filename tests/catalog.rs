@@ -211,7 +211,10 @@ fn current_directory_is_null_by_part_a_and_mapped_with_one_profile_line() {
     let profile = dir.path().join("p.toml");
     fs::write(
         &profile,
-        "[sources.sysmon_xml.fields]\nprocess_current_directory = { field = \"CurrentDirectory\" }\n",
+        concat!(
+            "[sources.sysmon_xml.fields]\n",
+            "process_current_directory = { field = \"CurrentDirectory\" }\n"
+        ),
     )
     .unwrap();
     let macros = content.join("macros");

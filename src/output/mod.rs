@@ -351,7 +351,8 @@ mod tests {
     fn time_buckets_print_as_times_only_under_the_name_time() {
         // 2024-01-01T10:30:00Z is 1704105000; its hour starts at 1704103200 (10:00).
         let search = "| tstats count from datamodel=Endpoint.Processes \
-                      by _time span=1h Processes.dest | eval t=_time | rename _time as start, t as _time";
+                      by _time span=1h Processes.dest | eval t=_time \
+                      | rename _time as start, t as _time";
         let t = table(search, &[(vec![vec!["h1"]], 1_704_105_000)]);
         assert_eq!(t.columns, ["start", "Processes.dest", "count", "_time"]);
         assert_eq!(t.rows[0], ["1704103200", "h1", "1", "2024-01-01T10:00:00.000+00:00"]);
