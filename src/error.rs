@@ -59,8 +59,6 @@ pub enum UsageError {
     OutputIsInput(std::path::PathBuf),
     /// `run --rules` found no detection that compiles.
     NoRuleCompiled,
-    /// `--findings --format json` with `--rules`.
-    FindingsInSetJson,
 }
 
 impl Error {
@@ -110,9 +108,6 @@ impl fmt::Display for Error {
                 f,
                 "no detection under --rules compiled (`tsreplay catalog PATH` gives the reasons)"
             ),
-            Error::Usage(UsageError::FindingsInSetJson) => {
-                write!(f, "--rules --findings works with --format table only")
-            }
             Error::Usage(UsageError::DataDirNotFolder(p)) => {
                 write!(f, "--data-dir {} is not a folder", p.display())
             }

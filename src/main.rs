@@ -557,9 +557,6 @@ fn refuse_output_onto<'p>(
 
 /// `run --rules`: the compiled part of a catalog in one pass, rows per rule.
 fn run_rules(args: RunArgs) -> Result<u8, Error> {
-    if args.findings && matches!(args.format, OutFormat::Json) {
-        return Err(Error::Usage(UsageError::FindingsInSetJson));
-    }
     let profile = load_profile(args.replay.rule.profile.as_deref())?;
     let cat = tsreplay::catalog::load(&args.rules, &args.replay.rule.macros, &profile, true)?;
     if let Some(out) = &args.output {
@@ -592,6 +589,12 @@ fn run_rules(args: RunArgs) -> Result<u8, Error> {
     };
     let metas = if args.findings { finding_metas(&cat)? } else { Vec::new() };
     let render = |out: &mut dyn Write| {
+        if args.findings && format == write::Format::Json {
+            for (t, (meta, search)) in tables.iter().zip(&metas) {
+                findings::write_json_tagged(out, meta, search, t.table, Some((t.name, t.id)))?;
+            }
+            return Ok(());
+        }
         write::write_rule_tables(out, &tables, format)?;
         for (t, (meta, search)) in tables.iter().zip(&metas) {
             if !t.table.rows.is_empty() {

@@ -235,3 +235,29 @@ fn current_directory_is_null_by_part_a_and_mapped_with_one_profile_line() {
     );
     assert!(case.expected.lines().skip(1).all(|l| l.split(',').nth(9) == Some("null")));
 }
+
+#[test]
+fn rule_set_findings_in_json_name_their_rule() {
+    let Some(content) = content() else { return };
+    let case = cases(&content)
+        .into_iter()
+        .find(|c| c.dir.ends_with("deleting_shadow_copies"))
+        .expect("the shadow copies case");
+    let macros = content.join("macros");
+    let mut args = vec!["run", "--rules", s(&case.detection), "--macros", s(&macros)];
+    args.extend(["--findings", "--format", "json", "--quiet"]);
+    args.extend(case.inputs.iter().map(String::as_str));
+    let out = tsreplay(&args);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let lines: Vec<serde_json::Value> =
+        stdout(&out).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    // expected.csv of the case holds the rows (cells with line breaks inside); each JSON line
+    // is one of them, tagged.
+    let rows = csv::Reader::from_reader(case.expected.as_bytes()).records().count();
+    assert_eq!(rows, 2, "the case's NOTES.md works out two rows");
+    assert_eq!(lines.len(), rows);
+    for l in &lines {
+        assert_eq!(l["rule"], "Deleting Shadow Copies");
+        assert!(l["row"].is_object() && l["finding"].is_object(), "{l}");
+    }
+}

@@ -149,13 +149,31 @@ pub fn write_json(
     search: &str,
     table: &ResultTable,
 ) -> std::io::Result<()> {
+    write_json_tagged(out, meta, search, table, None)
+}
+
+/// As `write_json`, each line also naming its rule (`{"rule":…,"rule_id":…,"row":…,
+/// "finding":…}`) when `rule` is `(name, id)`.
+pub fn write_json_tagged(
+    out: &mut dyn std::io::Write,
+    meta: &Meta,
+    search: &str,
+    table: &ResultTable,
+    rule: Option<(&str, &str)>,
+) -> std::io::Result<()> {
     for row in &table.rows {
         super::write::check_stop()?;
         let mut obj = serde_json::Map::new();
         for (k, v) in table.columns.iter().zip(row) {
             obj.insert(k.clone(), Value::String(v.clone()));
         }
-        let line = json!({"row": obj, "finding": finding_json(meta, search, &table.columns, row)});
+        let finding = finding_json(meta, search, &table.columns, row);
+        let line = match rule {
+            Some((name, id)) => {
+                json!({"rule": name, "rule_id": id, "row": obj, "finding": finding})
+            }
+            None => json!({"row": obj, "finding": finding}),
+        };
         serde_json::to_writer(&mut *out, &line)?;
         out.write_all(b"\n")?;
     }
