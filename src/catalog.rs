@@ -172,10 +172,24 @@ pub fn reason(e: &CompileError) -> String {
         UnsupportedOptionValue { name, value } => format!("unsupported value `{name}={value}`"),
         UnknownField { name } => format!("field `{name}` not in the data set"),
         LowerCaseOperator { found } => format!("lower-case operator `{found}`"),
-        BadRegex { .. } => "regular expression the regex syntax lacks".to_string(),
+        BadRegex { reason, .. } => {
+            let why = reason.lines().last().unwrap_or_default().trim_start_matches("error: ");
+            format!("regular expression: {why}")
+        }
         Syntax { expected, .. } => format!("syntax: expected {expected}"),
         UnsupportedSyntax { found } => {
-            let short: String = found.chars().take(60).collect();
+            // Whole words, up to 100 characters: the text names the construct.
+            let mut short = String::new();
+            for word in found.split(' ') {
+                if short.len() + word.len() > 100 {
+                    short.push_str(" ...");
+                    break;
+                }
+                if !short.is_empty() {
+                    short.push(' ');
+                }
+                short.push_str(word);
+            }
             format!("unsupported syntax `{short}`")
         }
         other => other.to_string(),
@@ -232,17 +246,19 @@ pub fn reasons(c: &Catalog) -> Vec<(String, usize)> {
     v
 }
 
-/// One line per detection: compiled, or its reason.
+/// One tab-separated line per detection: path, name, `compiled` or its reason, and for a
+/// refusal the whole message (its first line).
 pub fn render_list(c: &Catalog) -> String {
     let mut out = String::new();
     for e in &c.entries {
         let name = e.detection.as_ref().map_or("?", |d| d.name.as_str());
-        let status = match &e.outcome {
-            Ok(_) => "compiled".to_string(),
-            Err(err) => reason(err),
+        let (status, message) = match &e.outcome {
+            Ok(_) => ("compiled".to_string(), String::new()),
+            Err(err) => (reason(err), err.kind.to_string()),
         };
         let path = visible(&e.path.display().to_string());
-        let _ = writeln!(out, "{path}\t{}\t{}", visible(name), visible(&status));
+        let (name, status, message) = (visible(name), visible(&status), visible(&message));
+        let _ = writeln!(out, "{path}\t{name}\t{status}\t{message}");
     }
     out
 }
@@ -260,7 +276,7 @@ fn percent(n: usize, of: usize) -> String {
 pub struct Indicator {
     /// The field as written.
     pub field: String,
-    /// `eq`, `ne`, `lt`, ...; `not eq` under a NOT.
+    /// `eq`, `ne`, `lt`, ...; `not-eq` under a NOT.
     pub op: String,
     /// The value, lower-cased.
     pub value: String,
@@ -275,7 +291,7 @@ pub fn indicators(c: &Catalog) -> Vec<Indicator> {
         let mut mine = std::collections::BTreeSet::new();
         for ind in &rule.plan.indicators {
             let op = if ind.op == "in" { "eq" } else { ind.op };
-            let op = if ind.negated { format!("not {op}") } else { op.to_string() };
+            let op = if ind.negated { format!("not-{op}") } else { op.to_string() };
             for v in &ind.values {
                 mine.insert((ind.field.clone(), op.clone(), v.to_ascii_lowercase()));
             }
@@ -294,12 +310,12 @@ pub fn indicators(c: &Catalog) -> Vec<Indicator> {
     v
 }
 
-/// The indicator corpus as a table.
+/// The indicator corpus, tab-separated: rules, field, operator, value.
 pub fn render_indicators(list: &[Indicator]) -> String {
-    let mut out = format!("{:>5}  {:<40} {:<7} value\n", "rules", "field", "op");
+    let mut out = String::from("rules\tfield\top\tvalue\n");
     for i in list {
         let (field, value) = (visible(&i.field), visible(&i.value));
-        let _ = writeln!(out, "{:>5}  {field:<40} {:<7} {value}", i.rules, i.op);
+        let _ = writeln!(out, "{}\t{field}\t{}\t{value}", i.rules, i.op);
     }
     out
 }

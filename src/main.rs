@@ -536,7 +536,21 @@ fn catalog(args: CatalogArgs) -> Result<u8, Error> {
         text.push_str(&tsreplay::catalog::render_list(&cat));
     }
     print_stdout(text.as_bytes())?;
-    Ok(0)
+    Ok(say_unreadable(&cat))
+}
+
+/// Names on stderr the detection files that could not be read; 2 when there were some.
+fn say_unreadable(cat: &tsreplay::catalog::Catalog) -> u8 {
+    let unread = cat.unreadable();
+    for (path, why) in &unread {
+        let path = write::visible(&path.display().to_string());
+        let _ = writeln!(std::io::stderr(), "tsreplay: not read: {path}: {}", write::visible(why));
+    }
+    if unread.is_empty() {
+        0
+    } else {
+        2
+    }
 }
 
 /// Refuses `-o OUT` when OUT is one of the files the run reads (data, rules, profile).
@@ -595,12 +609,15 @@ fn run_rules(args: RunArgs) -> Result<u8, Error> {
             }
             return Ok(());
         }
-        write::write_rule_tables(out, &tables, format)?;
+        if !args.findings {
+            return write::write_rule_tables(out, &tables, format);
+        }
+        // Each rule's findings right after its table.
         for (t, (meta, search)) in tables.iter().zip(&metas) {
+            write::write_rule_tables(out, std::slice::from_ref(t), format)?;
             if !t.table.rows.is_empty() {
-                let text = findings::render_text(meta, search, t.table);
-                let title = write::visible(t.name);
-                out.write_all(format!("== findings of {title}\n{text}").as_bytes())?;
+                out.write_all(findings::render_text(meta, search, t.table).as_bytes())?;
+                out.write_all(b"\n")?;
             }
         }
         Ok(())
@@ -609,11 +626,8 @@ fn run_rules(args: RunArgs) -> Result<u8, Error> {
     if let Some(code) = deliver(args.output.as_deref(), interrupted, &render)? {
         return Ok(code);
     }
-    let unread = cat.unreadable();
-    for (path, why) in &unread {
-        let _ = writeln!(std::io::stderr(), "tsreplay: not read: {}: {why}", path.display());
-    }
-    Ok(if report.summary.failed.is_empty() && unread.is_empty() { 0 } else { 2 })
+    let unread = say_unreadable(&cat);
+    Ok(if report.summary.failed.is_empty() && unread == 0 { 0 } else { 2 })
 }
 
 /// Says on stderr how many detections compiled and run.

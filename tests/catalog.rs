@@ -261,3 +261,17 @@ fn rule_set_findings_in_json_name_their_rule() {
         assert!(l["row"].is_object() && l["finding"].is_object(), "{l}");
     }
 }
+
+#[test]
+fn catalog_names_files_it_cannot_read_and_exits_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("bad.yml");
+    fs::write(&bad, "garbage: : :\n").unwrap();
+    let missing = dir.path().join("nonexistent.yml");
+    let out = tsreplay(&["catalog", "--list", s(&bad), s(&missing)]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(err.contains("not read") && err.contains("bad.yml"), "{err}");
+    assert!(err.contains("nonexistent.yml"), "{err}");
+    assert!(stdout(&out).contains("2 analysed"), "{}", stdout(&out));
+}
