@@ -23,7 +23,10 @@ case "$target" in
     for f in "$root"/../shared/data/evtx/*.evtx; do
       [ "$(stat -c %s "$f")" -le 300000 ] && seed "$f"
     done ;;
-  spl_compile) seed "$root"/fixtures/cases/*/rule.yml "$root"/src/spl/default_rule.yml ;;
+  spl_compile)
+    seed "$root"/fixtures/cases/*/rule.yml "$root"/src/spl/default_rule.yml
+    # Catalog detections (kept in the corpus outside the project, never copied into it).
+    seed "$root"/../shared/security_content/detections/endpoint/*.yml ;;
   export_reader) seed "$root"/fixtures/compare/*.csv "$root"/fixtures/compare/*.json \
     "$root"/fixtures/compare/*.jsonl ;;
   *) echo "unknown target $target" >&2; exit 2 ;;

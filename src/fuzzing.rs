@@ -81,16 +81,37 @@ pub fn evtx_file(data: &[u8]) {
 }
 
 /// Macro expansion, lexing, parsing and planning of any search text, and detection YAML with
-/// its finding and tests.
+/// its finding and tests; a plan that compiles also groups three made-up events (a value, a
+/// multivalue, a missing field, in every field) and runs its post-processing (eval, where,
+/// sort...) over the rows.
 pub fn spl_compile(data: &[u8]) {
     let text = String::from_utf8_lossy(data);
     if let Ok(plan) = crate::plan::compile(&Detection::inline("fuzz", &text), &MACROS) {
         let _ = plan.describe_filter();
+        post_process(&plan);
     }
     if let Ok(det) = Detection::from_yaml(&text) {
         let _ = det.meta();
         let _ = crate::plan::compile(&det, &MACROS);
     }
+}
+
+fn post_process(plan: &crate::plan::Plan) {
+    use std::borrow::Cow;
+    let n = plan.fields.len();
+    let shapes: [Vec<Cow<'static, str>>; 3] = [
+        vec![Cow::Borrowed("10")],
+        vec![Cow::Borrowed("a b"), Cow::Borrowed("C:\\x\\y.exe")],
+        Vec::new(),
+    ];
+    let mut table = crate::group::GroupTable::default();
+    for (i, shape) in shapes.iter().enumerate() {
+        let values = vec![shape.clone(); n];
+        let time = (i as i64 - 1) * 86_400_000_000_000;
+        let ev = crate::cim::CimEvent { values, time, time_fallback: false, mapped: n };
+        let _ = table.add(plan, &ev);
+    }
+    let _ = crate::output::finish(plan, table.into_sorted(), &jiff::tz::TimeZone::UTC);
 }
 
 /// The export reader, and a comparison of what it read with itself less its first row.
