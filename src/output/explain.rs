@@ -86,7 +86,8 @@ pub fn render(plan: &Plan, d: &Decisions) -> String {
     };
     let _ = writeln!(out, "  {:<16} {chunks}", "evtx chunks");
     let _ = writeln!(out, "\nSource fields read (profile: {})\n", d.profile);
-    for (section, what, fields) in &d.sources {
+    // Sections of other data sets read nothing for this rule.
+    for (section, what, fields) in d.sources.iter().filter(|(_, _, f)| !f.is_empty()) {
         let _ = writeln!(out, "  {section} ({what}): {}", fields.join(", "));
     }
     out
