@@ -92,6 +92,10 @@ pub struct RuleSet {
     projection: Projection,
     filter: SetFilter,
     filter_fields: usize,
+    /// The data sets the rules read, and per rule the index of its own (compared per event
+    /// and candidate rule, so an index rather than the name).
+    datasets: Vec<&'static str>,
+    rule_dataset: Vec<usize>,
 }
 
 impl RuleSet {
@@ -133,7 +137,11 @@ impl RuleSet {
             union.len(),
             filter_fields
         );
-        RuleSet { rules, mapper, projection, filter, filter_fields }
+        let rule_dataset = rules
+            .iter()
+            .map(|r| datasets.iter().position(|d| *d == r.plan.dataset).expect("listed"))
+            .collect();
+        RuleSet { rules, mapper, projection, filter, filter_fields, datasets, rule_dataset }
     }
 
     /// The rules whose prefilter keeps `record`, into `out`.
@@ -796,10 +804,10 @@ fn event(ctx: &Ctx<'_>, w: &mut Worker, raw: &RawEvent<'_>, loc: &dyn Fn() -> Lo
     }
     let candidates = std::mem::take(&mut w.scratch.candidates);
     let mut rest_mapped = false;
-    let dataset = raw.kind.dataset();
+    let dataset = raw.kind.dataset().and_then(|d| set.datasets.iter().position(|s| *s == d));
     for &r in &candidates {
         let plan = &set.rules[r].plan;
-        if Some(plan.dataset) != dataset {
+        if Some(set.rule_dataset[r]) != dataset {
             continue;
         }
         if plan.filter.as_ref().is_some_and(|f| !crate::eval::holds(f, &cim)) {

@@ -202,18 +202,6 @@ pub fn first_token(value: &str) -> Option<&str> {
     value.split_whitespace().next()
 }
 
-/// The CIM fields that a CIM field's value can depend on (itself, plus the field its name
-/// fallback reads).
-pub fn dependencies(field: &str) -> Vec<&'static str> {
-    let mut deps: Vec<&'static str> = FIELDS.iter().copied().filter(|f| *f == field).collect();
-    for (name, source) in NAME_FROM_FIRST_TOKEN {
-        if *name == field {
-            deps.push(source);
-        }
-    }
-    deps
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -226,7 +214,7 @@ mod tests {
 
     #[test]
     fn name_depends_on_its_source() {
-        assert_eq!(dependencies("process_name"), ["process_name", "process"]);
-        assert_eq!(dependencies("dest"), ["dest"]);
+        assert_eq!(PROCESSES.dependencies("process_name"), ["process_name", "process"]);
+        assert_eq!(PROCESSES.dependencies("dest"), ["dest"]);
     }
 }

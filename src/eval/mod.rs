@@ -7,8 +7,6 @@
 
 pub mod value;
 
-use std::borrow::Cow;
-
 use crate::cim::CimEvent;
 use crate::plan::{Expr, Pattern};
 use crate::spl::ast::CmpOp;
@@ -26,14 +24,10 @@ pub trait Fields {
 }
 
 /// `value OP wanted` in the search language: numerically when both read as numbers, else
-/// byte-wise.
+/// byte-wise (the eval language's comparison).
 pub fn relation_holds(value: &str, op: CmpOp, wanted: &str) -> bool {
     use std::cmp::Ordering::*;
-    let order = match (value::as_number(value), value::as_number(wanted)) {
-        (Some(a), Some(b)) => a.partial_cmp(&b),
-        _ => Some(value.as_bytes().cmp(wanted.as_bytes())),
-    };
-    match (op, order) {
+    match (op, value::compare(value, wanted)) {
         (_, None) => false,
         (CmpOp::Lt, Some(o)) => o == Less,
         (CmpOp::Le, Some(o)) => o != Greater,
@@ -72,21 +66,10 @@ impl Fields for CimEvent<'_> {
     }
 }
 
-/// A result row seen as fields: one value per column.
-pub struct RowFields<'r>(pub &'r [Cow<'r, str>]);
-
-impl Fields for RowFields<'_> {
-    fn present(&self, field: usize) -> bool {
-        self.0.get(field).is_some_and(|v| !v.is_empty())
-    }
-
-    fn any_value(&self, field: usize, test: &dyn Fn(&str) -> bool) -> bool {
-        self.0.get(field).is_some_and(|v| test(v))
-    }
-}
-
 #[cfg(test)]
 mod tests {
+    use std::borrow::Cow;
+
     use super::*;
 
     fn ev(values: Vec<Vec<&'static str>>) -> CimEvent<'static> {

@@ -34,7 +34,7 @@ pub trait Columns {
 }
 
 /// Whether `ev` is true for `row` (`where`).
-pub fn is_true(ev: &Ev, row: &dyn Columns) -> bool {
+pub fn is_true<'r>(ev: &'r Ev, row: &'r dyn Columns) -> bool {
     matches!(evaluate(ev, row), Value::Bool(true))
 }
 
@@ -63,12 +63,12 @@ pub fn as_number(s: &str) -> Option<f64> {
     t.parse::<f64>().ok().filter(|n| n.is_finite())
 }
 
-/// Evaluates `ev` over `row`.
-pub fn evaluate<'r>(ev: &Ev, row: &'r dyn Columns) -> Value<'r> {
+/// Evaluates `ev` over `row`; string literals are borrowed from `ev`, not copied per row.
+pub fn evaluate<'r>(ev: &'r Ev, row: &'r dyn Columns) -> Value<'r> {
     match ev {
         Ev::Col(i) => row.value(*i),
         Ev::Null => Value::Null,
-        Ev::Str(s) => Value::Str(Cow::Owned(s.clone())),
+        Ev::Str(s) => Value::Str(Cow::Borrowed(s)),
         Ev::Num(n) => Value::Num(*n),
         Ev::True => Value::Bool(true),
         Ev::Not(x) => match evaluate(x, row) {
@@ -119,7 +119,7 @@ fn number(v: &Value<'_>) -> Option<f64> {
 }
 
 /// Compares two scalar texts: numerically when both are numbers, else byte-wise.
-fn compare(a: &str, b: &str) -> Option<Ordering> {
+pub fn compare(a: &str, b: &str) -> Option<Ordering> {
     match (as_number(a), as_number(b)) {
         (Some(x), Some(y)) => x.partial_cmp(&y),
         _ => Some(a.as_bytes().cmp(b.as_bytes())),
@@ -251,7 +251,7 @@ pub fn like(s: &str, pattern: &str) -> bool {
     p[j..].iter().all(|c| *c == '%')
 }
 
-fn call<'r>(f: Func, args: &[Ev], row: &'r dyn Columns) -> Value<'r> {
+fn call<'r>(f: Func, args: &'r [Ev], row: &'r dyn Columns) -> Value<'r> {
     let arg = |i: usize| evaluate(&args[i], row);
     match f {
         Func::IsNull => Value::Bool(arg(0) == Value::Null),
@@ -278,7 +278,6 @@ fn call<'r>(f: Func, args: &[Ev], row: &'r dyn Columns) -> Value<'r> {
             Value::Multi(vs) => Value::Num(vs.len() as f64),
             _ => Value::Num(1.0),
         },
-        Func::In => Value::Null,
         Func::Split => split(&arg(0), &arg(1)),
         Func::MvIndex => {
             mvindex(&arg(0), number(&arg(1)), args.get(2).map(|e| number(&evaluate(e, row))))

@@ -65,11 +65,7 @@ fn write_csv(out: &mut dyn Write, table: &ResultTable) -> io::Result<()> {
 fn write_json(out: &mut dyn Write, table: &ResultTable) -> io::Result<()> {
     for row in &table.rows {
         check_stop()?;
-        let mut obj = serde_json::Map::new();
-        for (i, (k, v)) in table.columns.iter().zip(row).enumerate() {
-            obj.insert(k.clone(), json_cell(v, table.multivalue.get(i).copied().unwrap_or(false)));
-        }
-        serde_json::to_writer(&mut *out, &serde_json::Value::Object(obj))?;
+        serde_json::to_writer(&mut *out, &serde_json::Value::Object(row_object(table, row)))?;
         out.write_all(b"\n")?;
     }
     Ok(())
@@ -135,11 +131,7 @@ fn write_tagged_csv(out: &mut dyn Write, r: &RuleTable<'_>) -> io::Result<()> {
 fn write_tagged_json(out: &mut dyn Write, r: &RuleTable<'_>) -> io::Result<()> {
     for row in &r.table.rows {
         check_stop()?;
-        let mut cells = serde_json::Map::new();
-        for (i, (k, v)) in r.table.columns.iter().zip(row).enumerate() {
-            let mv = r.table.multivalue.get(i).copied().unwrap_or(false);
-            cells.insert(k.clone(), json_cell(v, mv));
-        }
+        let cells = row_object(r.table, row);
         let mut obj = serde_json::Map::new();
         obj.insert("rule".into(), serde_json::Value::String(r.name.to_string()));
         obj.insert("rule_id".into(), serde_json::Value::String(r.id.to_string()));
@@ -148,6 +140,15 @@ fn write_tagged_json(out: &mut dyn Write, r: &RuleTable<'_>) -> io::Result<()> {
         out.write_all(b"\n")?;
     }
     Ok(())
+}
+
+/// A row as a JSON object, column name to cell.
+fn row_object(table: &ResultTable, row: &[String]) -> serde_json::Map<String, serde_json::Value> {
+    let mut obj = serde_json::Map::new();
+    for (i, (k, v)) in table.columns.iter().zip(row).enumerate() {
+        obj.insert(k.clone(), json_cell(v, table.multivalue.get(i).copied().unwrap_or(false)));
+    }
+    obj
 }
 
 /// A cell as JSON: in a multivalue column, a cell of several lines is an array of them, as

@@ -75,8 +75,6 @@ pub enum Func {
     Coalesce,
     /// `mvcount(x)`
     MvCount,
-    /// `in(x, v...)`
-    In,
     /// `split(x, sep)`
     Split,
     /// `mvindex(x, start[, end])`
@@ -111,7 +109,6 @@ const FUNCTIONS: &[(&str, Func, usize, usize)] = &[
     ("upper", Func::Upper, 1, 1),
     ("coalesce", Func::Coalesce, 1, usize::MAX),
     ("mvcount", Func::MvCount, 1, 1),
-    ("in", Func::In, 2, usize::MAX),
     ("split", Func::Split, 2, 2),
     ("mvindex", Func::MvIndex, 2, 3),
     ("mvjoin", Func::MvJoin, 2, 2),
@@ -164,7 +161,7 @@ impl Ev {
                 matches!(op, Or | Xor | And | Eq | Ne | Lt | Le | Gt | Ge | Like)
             }
             Ev::Call(f, args) => match f {
-                Func::IsNull | Func::IsNotNull | Func::Like | Func::In => true,
+                Func::IsNull | Func::IsNotNull | Func::Like => true,
                 Func::If => args[1].is_boolean() && args[2].is_boolean(),
                 _ => false,
             },
@@ -275,6 +272,12 @@ fn call(name: &Spanned<String>, args: &[EvalExpr], columns: &[String]) -> Result
     match lname.as_str() {
         "true" => arity(0, 0).map(|_| Ev::True),
         "null" => arity(0, 0).map(|_| Ev::Null),
+        "in" => {
+            arity(2, usize::MAX)?;
+            let mut args = lowered()?;
+            let first = args.remove(0);
+            Ok(Ev::In(Box::new(first), args))
+        }
         "match" => {
             arity(2, 2)?;
             let re = literal_regex(name, &args[1])?;
@@ -297,12 +300,7 @@ fn call(name: &Spanned<String>, args: &[EvalExpr], columns: &[String]) -> Result
             if *f == Func::Case && args.len() % 2 == 1 {
                 return arity(usize::MAX, 0).map(|_| Ev::Null);
             }
-            let mut args = lowered()?;
-            if *f == Func::In {
-                let first = args.remove(0);
-                return Ok(Ev::In(Box::new(first), args));
-            }
-            Ok(Ev::Call(*f, args))
+            Ok(Ev::Call(*f, lowered()?))
         }
     }
 }

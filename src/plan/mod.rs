@@ -13,6 +13,7 @@ pub mod post;
 use crate::cim::datamodel;
 use crate::spl::ast::{self, CmpOp, SearchExpr, Span, Spanned};
 use crate::spl::lexer::{tokenize, Tok};
+use crate::spl::parser::parse_bool;
 use crate::spl::{CompileError, CompileErrorKind, Detection, MacroTable};
 
 pub use pattern::Pattern;
@@ -520,14 +521,6 @@ fn unsupported_agg(a: &ast::Aggregate) -> CompileError {
 pub(crate) fn in_list(field: usize, values: &[Spanned<String>]) -> Expr {
     let branches = values.iter().map(|v| Expr::Match { field, pattern: Pattern::new(&v.node) });
     Expr::Or(branches.collect())
-}
-
-fn parse_bool(v: &str) -> Option<bool> {
-    match v.to_ascii_lowercase().as_str() {
-        "true" | "t" | "1" | "yes" => Some(true),
-        "false" | "f" | "0" | "no" => Some(false),
-        _ => None,
-    }
 }
 
 fn collect_indicators(e: &SearchExpr, negated: bool, out: &mut Vec<Indicator>) {

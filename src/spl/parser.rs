@@ -31,6 +31,16 @@ pub fn parse_search(text: &str) -> Result<Pipeline, CompileError> {
     Ok(Pipeline { tstats, commands })
 }
 
+/// A boolean option value as Splunk reads them: `true`, `t`, `1`, `yes` and their opposites,
+/// in any case.
+pub fn parse_bool(v: &str) -> Option<bool> {
+    match v.to_ascii_lowercase().as_str() {
+        "true" | "t" | "1" | "yes" => Some(true),
+        "false" | "f" | "0" | "no" => Some(false),
+        _ => None,
+    }
+}
+
 /// Splits the token list at top-level pipes. A leading pipe is dropped.
 fn split_commands(tokens: &[Token]) -> Vec<&[Token]> {
     let body = match tokens.first() {
@@ -334,10 +344,9 @@ impl<'t> Parser<'t> {
     /// A `key=value` option with a boolean value.
     fn bool_option(&mut self, key: &Spanned<String>) -> Result<bool, CompileError> {
         let value = self.word("an option value")?;
-        match value.node.to_ascii_lowercase().as_str() {
-            "true" | "t" | "1" => Ok(true),
-            "false" | "f" | "0" => Ok(false),
-            _ => {
+        match parse_bool(&value.node) {
+            Some(b) => Ok(b),
+            None => {
                 let kind = CompileErrorKind::UnsupportedOptionValue {
                     name: key.node.clone(),
                     value: value.node,
