@@ -16,12 +16,13 @@ use crate::cim::{mapping, Mapper, Profile, Unmapped};
 use crate::event::json::{self, JsonSkip};
 use crate::event::xml::{self, Extracted};
 use crate::event::{Projection, RawEvent};
-use crate::group::{Dropped, GroupTable};
+use crate::exchange::Body;
+use crate::group::Dropped;
 use crate::input::evtx::{self as evtx_input, Item};
 use crate::input::frame::{self, XmlItem};
 use crate::input::{self, Format, InputFile, Opened};
 use crate::output::explain::{self, Decisions};
-use crate::output::stats::{Issue, Location, Stats, Summary, Unit};
+use crate::output::stats::{Issue, Location, Summary, Unit};
 use crate::output::{self, ResultTable};
 use crate::plan::{self, Plan};
 use crate::prefilter::{Prefilter, SetFilter};
@@ -341,12 +342,11 @@ struct Scratch {
     seen: Vec<bool>,
 }
 
+/// A worker's state: the results it has grouped (a `Body`, the unit partials are made of)
+/// and its reused buffers.
 #[derive(Default)]
 struct Worker {
-    tables: Vec<GroupTable>,
-    /// Per rule: `(matched, dropped for a missing BY field)`.
-    counts: Vec<(u64, u64)>,
-    stats: Stats,
+    body: Body,
     buf: Vec<u8>,
     json: simd_json::Buffers,
     scratch: Scratch,
@@ -355,22 +355,14 @@ struct Worker {
 impl Worker {
     fn new(rules: usize) -> Worker {
         Worker {
-            tables: vec![GroupTable::default(); rules],
-            counts: vec![(0, 0); rules],
+            body: Body::new(rules),
             scratch: Scratch { candidates: Vec::new(), seen: vec![false; rules] },
             ..Worker::default()
         }
     }
 
     fn merge(mut self, other: Worker) -> Worker {
-        for (a, b) in self.tables.iter_mut().zip(other.tables) {
-            a.merge(b);
-        }
-        for (a, b) in self.counts.iter_mut().zip(other.counts) {
-            a.0 += b.0;
-            a.1 += b.1;
-        }
-        self.stats.merge(other.stats);
+        self.body.merge(other.body);
         self
     }
 }
@@ -383,19 +375,42 @@ pub fn run(rule: &Compiled, paths: &[PathBuf], opts: &Options) -> Report {
     Report { table, summary: r.summary, stopped: r.stopped }
 }
 
-/// Replays every rule of `set` over `paths` in one pass.
+/// Replays every rule of `set` over `paths` in one pass: every file is read whole into one
+/// `Body` (as `run_split` reads one split), which `finish_body` turns into rows (as
+/// `finish_partial` does for a merge of partials).
 pub fn run_set(set: &RuleSet, paths: &[PathBuf], opts: &Options) -> SetReport {
     let started = Instant::now();
-    let (files, streams, mut summary) = open_inputs(paths, opts);
+    let (files, streams, summary) = open_inputs(paths, opts);
     let jobs = plan_jobs(&files, opts.chunk_size);
+    let pool = thread_pool(opts.threads);
+    let (body, stopped) = read_parts(set, &files, streams, &jobs, opts, &pool);
+    let plans: Vec<&Plan> = set.rules.iter().map(|r| &r.plan).collect();
+    let mut report = finish_body(&plans, body, summary, &opts.tz, &pool);
+    report.summary.seconds = started.elapsed().as_secs_f64();
+    report.stopped = stopped;
+    if let Some(why) = stopped {
+        log::debug!("engine: stopped before the end of the input: {why:?}");
+    }
+    report
+}
+
+/// Reads the `jobs` of `files`, then every stream, into one body; says why reading stopped
+/// early, if it did.
+fn read_parts(
+    set: &RuleSet,
+    files: &[InputFile],
+    streams: Vec<input::StreamInput>,
+    jobs: &[Job],
+    opts: &Options,
+    pool: &rayon::ThreadPool,
+) -> (Body, Option<Stopped>) {
     let progress = opts.progress.as_deref();
     if let Some(p) = progress {
         p.start(files.iter().map(|f| f.data().len() as u64).sum());
     }
-    let pool = thread_pool(opts.threads);
     let ctx = Ctx {
         set,
-        files: &files,
+        files,
         prefilter: opts.prefilter,
         progress,
         groups: AtomicUsize::new(0),
@@ -403,8 +418,8 @@ pub fn run_set(set: &RuleSet, paths: &[PathBuf], opts: &Options) -> SetReport {
         stop: AtomicBool::new(false),
         interrupt: opts.interrupt.as_deref(),
     };
-    let mut worker = pool.install(|| run_jobs(&ctx, &jobs));
-    if worker.tables.is_empty() {
+    let mut worker = pool.install(|| run_jobs(&ctx, jobs));
+    if worker.body.tables.is_empty() {
         worker = Worker::new(set.rules.len());
     }
     for (i, s) in streams.into_iter().enumerate() {
@@ -412,41 +427,51 @@ pub fn run_set(set: &RuleSet, paths: &[PathBuf], opts: &Options) -> SetReport {
         let before = (path.as_os_str() != "-" && path.is_file())
             .then(|| input::Snapshot::of(&path))
             .flatten();
-        let (w, failure) = run_stream(&ctx, &pool, s, files.len() + i, opts.chunk_size);
+        let (w, failure) = run_stream(&ctx, pool, s, files.len() + i, opts.chunk_size);
         worker = worker.merge(w);
-        summary.failed.extend(failure);
+        worker.body.failed.extend(failure);
         if let Some(change) = before.and_then(|b| input::changed_since(&path, b, false)) {
-            record_change(path, &change, &mut summary);
+            record_change(path, &change, &mut worker.body);
         }
     }
     if let Some(p) = progress {
         p.finish();
     }
-    note_changes(&files, &mut summary);
-    let stopped = ctx.stopped();
+    note_changes(files, &mut worker.body);
+    (worker.body, ctx.stopped())
+}
+
+/// Turns a body into each rule's rows, with `summary` completed from its counters: the last
+/// step of a local run and of a distributed one alike.
+fn finish_body(
+    plans: &[&Plan],
+    mut body: Body,
+    mut summary: Summary,
+    tz: &jiff::tz::TimeZone,
+    pool: &rayon::ThreadPool,
+) -> SetReport {
     // Each rule's table is finished on its own, so the rules share the pool.
-    let tables = std::mem::take(&mut worker.tables);
+    let tables = std::mem::take(&mut body.tables);
     let rules: Vec<RuleOutcome> = pool.install(|| {
-        set.rules
+        plans
             .par_iter()
             .zip(tables)
-            .zip(&worker.counts)
-            .map(|((rule, table), &(matched, dropped_missing_by))| {
+            .zip(&body.counts)
+            .map(|((plan, table), &(matched, dropped_missing_by))| {
                 if table.len() > 10_000 {
-                    log::debug!("engine: rule `{}` holds {} groups", rule.plan.name, table.len());
+                    log::debug!("engine: rule `{}` holds {} groups", plan.name, table.len());
                 }
-                let table = output::finish(&rule.plan, table.into_sorted(), &opts.tz);
+                let table = output::finish(plan, table.into_sorted(), tz);
                 RuleOutcome { table, matched, dropped_missing_by }
             })
             .collect()
     });
-    summary.stats = worker.stats;
+    summary.stats = body.stats;
+    summary.failed.extend(body.failed);
+    summary.changed.extend(body.changed);
     summary.rows = rules.iter().map(|r| r.table.rows.len()).sum();
-    summary.seconds = started.elapsed().as_secs_f64();
-    if let Some(why) = stopped {
-        log::debug!("engine: stopped before the end of the input: {why:?}");
-    }
-    SetReport { rules, summary, stopped }
+    summary.seconds = body.seconds;
+    SetReport { rules, summary, stopped: None }
 }
 
 /// Walks the paths and opens each file: mapped files, streams, and the summary so far
@@ -496,15 +521,15 @@ fn thread_pool(threads: usize) -> rayon::ThreadPool {
 
 /// Files that changed while the run read them: a possible loss makes the file failed (exit
 /// status 2); growth and replacement are notes.
-fn note_changes(files: &[InputFile], summary: &mut Summary) {
+fn note_changes(files: &[InputFile], body: &mut Body) {
     for f in files {
         if let Some(change) = f.changed() {
-            record_change(f.path.clone(), &change, summary);
+            record_change(f.path.clone(), &change, body);
         }
     }
 }
 
-fn record_change(path: PathBuf, change: &input::Changed, summary: &mut Summary) {
+fn record_change(path: PathBuf, change: &input::Changed, body: &mut Body) {
     use input::Changed;
     let what = match change {
         Changed::CutWhileRead { was, now } => format!(
@@ -527,8 +552,8 @@ fn record_change(path: PathBuf, change: &input::Changed, summary: &mut Summary) 
             .to_string(),
     };
     match change.is_loss() {
-        true => summary.failed.push((path, what)),
-        false => summary.changed.push((path, what)),
+        true => body.failed.push((path, what)),
+        false => body.changed.push((path, what)),
     }
 }
 
@@ -594,10 +619,13 @@ fn run_stream(
                             // flag before its next read and ends the stream.
                             continue;
                         }
-                        let before = (w.stats.bytes, w.stats.records);
+                        let before = (w.body.stats.bytes, w.body.stats.records);
                         text_chunk(ctx, &mut w, file, &chunk.bytes, chunk.base, format);
                         if let Some(p) = ctx.progress {
-                            p.advance(w.stats.bytes - before.0, w.stats.records - before.1);
+                            p.advance(
+                                w.body.stats.bytes - before.0,
+                                w.body.stats.records - before.1,
+                            );
                         }
                     }
                     done.lock().unwrap_or_else(|e| e.into_inner()).push(w);
@@ -623,7 +651,7 @@ fn process_job(ctx: &Ctx<'_>, w: &mut Worker, job: &Job) {
     if ctx.stopping() {
         return;
     }
-    let (bytes, records) = (w.stats.bytes, w.stats.records);
+    let (bytes, records) = (w.body.stats.bytes, w.body.stats.records);
     match job {
         Job::Text { file, range } => {
             let f = &ctx.files[*file];
@@ -633,13 +661,13 @@ fn process_job(ctx: &Ctx<'_>, w: &mut Worker, job: &Job) {
         Job::Evtx { file } => evtx_file(ctx, w, *file),
     }
     if let Some(p) = ctx.progress {
-        p.advance(w.stats.bytes - bytes, w.stats.records - records);
+        p.advance(w.body.stats.bytes - bytes, w.body.stats.records - records);
     }
 }
 
 /// Reads the records of one text chunk that starts `base` bytes into file `file`.
 fn text_chunk(ctx: &Ctx<'_>, w: &mut Worker, file: usize, chunk: &[u8], base: u64, format: Format) {
-    w.stats.bytes += chunk.len() as u64;
+    w.body.stats.bytes += chunk.len() as u64;
     let loc = |off: usize| Location::byte(file, base + off as u64);
     match format {
         Format::Xml => xml_chunk(ctx, w, chunk, &loc),
@@ -651,11 +679,11 @@ fn xml_chunk(ctx: &Ctx<'_>, w: &mut Worker, chunk: &[u8], loc: &dyn Fn(usize) ->
     frame::xml_items(chunk, |item| match item {
         XmlItem::Record { range, terminated } => {
             if !terminated {
-                w.stats.issue(Issue::Unterminated, || loc(range.start));
+                w.body.stats.issue(Issue::Unterminated, || loc(range.start));
             }
             xml_record(ctx, w, &chunk[range.clone()], true, &|| loc(range.start));
         }
-        XmlItem::Gap(range) => w.stats.issue(Issue::NonXmlText, || loc(range.start)),
+        XmlItem::Gap(range) => w.body.stats.issue(Issue::NonXmlText, || loc(range.start)),
     });
 }
 
@@ -669,26 +697,26 @@ fn xml_record(
     if ctx.stopping() {
         return;
     }
-    w.stats.records += 1;
+    w.body.stats.records += 1;
     let text = match std::str::from_utf8(bytes) {
         Ok(t) => Cow::Borrowed(t),
         Err(_) => {
-            w.stats.issue(Issue::InvalidUtf8, loc);
+            w.body.stats.issue(Issue::InvalidUtf8, loc);
             String::from_utf8_lossy(bytes)
         }
     };
     let h = xml::header(&text);
     if text_file && h.format == RecordFormat::DumpXml {
-        w.stats.issue(Issue::DumpRendering, loc);
+        w.body.stats.issue(Issue::DumpRendering, loc);
     }
-    w.stats.count_kind(h.kind);
+    w.body.stats.count_kind(h.kind);
     if !select_rules(ctx, w, h.format, text.as_bytes()) {
-        w.stats.prefiltered += 1;
+        w.body.stats.prefiltered += 1;
         return;
     }
     match xml::extract(&text, h, &ctx.set.projection) {
         Some(Extracted::Event(raw)) => event(ctx, w, &raw, loc),
-        Some(Extracted::EventDataCut) => w.stats.issue(Issue::EventDataCut, loc),
+        Some(Extracted::EventDataCut) => w.body.stats.issue(Issue::EventDataCut, loc),
         None => {}
     }
 }
@@ -697,14 +725,14 @@ fn json_line(ctx: &Ctx<'_>, w: &mut Worker, bytes: &[u8], at: Location) {
     if ctx.stopping() {
         return;
     }
-    w.stats.records += 1;
+    w.body.stats.records += 1;
     let loc = || at.clone();
     let rejected = !select_rules(ctx, w, RecordFormat::Json, bytes);
     // A line that is not shaped like an object is parsed in full even when rejected, so that
     // malformed lines are counted whatever the rule.
     if rejected && looks_like_object(bytes) {
-        w.stats.prefiltered += 1;
-        w.stats.count_kind(json::sniff_kind(bytes));
+        w.body.stats.prefiltered += 1;
+        w.body.stats.count_kind(json::sniff_kind(bytes));
         return;
     }
     let mut buf = std::mem::take(&mut w.buf);
@@ -712,23 +740,23 @@ fn json_line(ctx: &Ctx<'_>, w: &mut Worker, bytes: &[u8], at: Location) {
     match std::str::from_utf8(bytes) {
         Ok(_) => buf.extend_from_slice(bytes),
         Err(_) => {
-            w.stats.issue(Issue::InvalidUtf8, loc);
+            w.body.stats.issue(Issue::InvalidUtf8, loc);
             buf.extend_from_slice(String::from_utf8_lossy(bytes).as_bytes());
         }
     }
     if json::repair_lone_surrogates(&mut buf) > 0 {
-        w.stats.issue(Issue::InvalidUtf8, loc);
+        w.body.stats.issue(Issue::InvalidUtf8, loc);
     }
     match json::parse_with(&mut buf, &ctx.set.projection, &mut w.json) {
         Ok(parsed) => {
-            w.stats.count_kind(parsed.kind);
+            w.body.stats.count_kind(parsed.kind);
             if let Some(raw) = parsed.event {
                 event(ctx, w, &raw, &loc);
             }
         }
-        Err(JsonSkip::Invalid) => w.stats.issue(Issue::InvalidJson, loc),
-        Err(JsonSkip::NotObject) => w.stats.issue(Issue::JsonNotObject, loc),
-        Err(JsonSkip::TooDeep) => w.stats.issue(Issue::JsonTooDeep, loc),
+        Err(JsonSkip::Invalid) => w.body.stats.issue(Issue::InvalidJson, loc),
+        Err(JsonSkip::NotObject) => w.body.stats.issue(Issue::JsonNotObject, loc),
+        Err(JsonSkip::TooDeep) => w.body.stats.issue(Issue::JsonTooDeep, loc),
     }
     w.buf = buf;
 }
@@ -742,7 +770,7 @@ fn looks_like_object(line: &[u8]) -> bool {
 
 fn evtx_file(ctx: &Ctx<'_>, w: &mut Worker, file: usize) {
     let data = ctx.files[file].data();
-    w.stats.bytes += data.len() as u64;
+    w.body.stats.bytes += data.len() as u64;
     let at = |offset: u64, unit: Unit, detail: String| Location { file, offset, unit, detail };
     let keep = |chunk: &[u8]| ctx.set.evtx_chunk_may_match(chunk);
     let keep: Option<evtx_input::ChunkFilter<'_>> = ctx.prefilter.then_some(&keep);
@@ -753,28 +781,30 @@ fn evtx_file(ctx: &Ctx<'_>, w: &mut Worker, file: usize) {
         }
         Item::BadRecord { record_id, message } => {
             let id = record_id.unwrap_or(0);
-            w.stats.issue(Issue::EvtxRecord, || at(id, Unit::Record, message));
+            w.body.stats.issue(Issue::EvtxRecord, || at(id, Unit::Record, message));
         }
         Item::BadChunk { chunk, unused: true } => {
-            w.stats.issue(Issue::EvtxEmptyChunk, || at(chunk, Unit::Chunk, String::new()));
+            w.body.stats.issue(Issue::EvtxEmptyChunk, || at(chunk, Unit::Chunk, String::new()));
         }
         Item::BadChunk { chunk, unused: false } => {
-            w.stats.issue(Issue::EvtxChunk, || at(chunk, Unit::Chunk, String::new()));
+            w.body.stats.issue(Issue::EvtxChunk, || at(chunk, Unit::Chunk, String::new()));
         }
         Item::CutChunk { chunk, present } => {
             let detail = format!(
                 "{present} of 65536 bytes present; its whole records were read, the cut one not"
             );
-            w.stats.issue(Issue::EvtxCutChunk, || at(chunk, Unit::Chunk, detail));
+            w.body.stats.issue(Issue::EvtxCutChunk, || at(chunk, Unit::Chunk, detail));
         }
         Item::SkippedChunk { records, .. } => {
-            w.stats.records += records;
-            w.stats.prefiltered += records;
-            w.stats.evtx_chunks_skipped += 1;
+            w.body.stats.records += records;
+            w.body.stats.prefiltered += records;
+            w.body.stats.evtx_chunks_skipped += 1;
         }
-        Item::NoChunks => w.stats.issue(Issue::EvtxNoChunks, || at(0, Unit::Chunk, String::new())),
+        Item::NoChunks => {
+            w.body.stats.issue(Issue::EvtxNoChunks, || at(0, Unit::Chunk, String::new()))
+        }
         Item::BadFile { message } => {
-            w.stats.issue(Issue::EvtxChunk, || at(0, Unit::Chunk, message));
+            w.body.stats.issue(Issue::EvtxChunk, || at(0, Unit::Chunk, message));
         }
     });
 }
@@ -796,11 +826,11 @@ fn event(ctx: &Ctx<'_>, w: &mut Worker, raw: &RawEvent<'_>, loc: &dyn Fn() -> Lo
     let set = ctx.set;
     let mut cim = match set.mapper.map_first(raw, set.filter_fields) {
         Ok(cim) => cim,
-        Err(Unmapped::NoTime) => return w.stats.issue(Issue::NoTime, loc),
+        Err(Unmapped::NoTime) => return w.body.stats.issue(Issue::NoTime, loc),
         Err(Unmapped::NotInDataset) => return,
     };
     if cim.time_fallback && raw.kind == SourceKind::SysmonProcess {
-        w.stats.issue(Issue::TimeFallback, loc);
+        w.body.stats.issue(Issue::TimeFallback, loc);
     }
     let candidates = std::mem::take(&mut w.scratch.candidates);
     let mut rest_mapped = false;
@@ -823,13 +853,13 @@ fn event(ctx: &Ctx<'_>, w: &mut Worker, raw: &RawEvent<'_>, loc: &dyn Fn() -> Lo
 }
 
 fn group_event(ctx: &Ctx<'_>, w: &mut Worker, rule: usize, cim: &crate::cim::CimEvent<'_>) {
-    w.stats.matched += 1;
-    w.counts[rule].0 += 1;
-    let table = &mut w.tables[rule];
+    w.body.stats.matched += 1;
+    w.body.counts[rule].0 += 1;
+    let table = &mut w.body.tables[rule];
     let before = table.len();
     if let Err(Dropped::MissingByField) = table.add(&ctx.set.rules[rule].plan, cim) {
-        w.stats.dropped_missing_by += 1;
-        w.counts[rule].1 += 1;
+        w.body.stats.dropped_missing_by += 1;
+        w.body.counts[rule].1 += 1;
     }
     let new = table.len() - before;
     if new > 0 && ctx.groups.fetch_add(new, Ordering::Relaxed) + new > ctx.max_groups {

@@ -31,6 +31,7 @@ pub mod engine;
 pub mod error;
 pub mod eval;
 pub mod event;
+pub mod exchange;
 pub mod fuzzing;
 pub mod gen;
 pub mod group;

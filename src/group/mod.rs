@@ -4,6 +4,8 @@
 //! multivalue field), the per-worker `GroupTable`, merging tables, and emitting groups sorted
 //! by their BY tuple, byte-wise. It must not know formats or print anything.
 
+pub mod encode;
+
 use hashbrown::HashMap;
 use std::borrow::Cow;
 use std::collections::BTreeSet;
@@ -118,7 +120,8 @@ impl AggState {
         }
     }
 
-    fn merge(&mut self, other: AggState) {
+    /// Folds another state of the same group into this one.
+    pub fn merge(&mut self, other: AggState) {
         self.count += other.count;
         self.min_time = self.min_time.min(other.min_time);
         self.max_time = self.max_time.max(other.max_time);
@@ -279,6 +282,21 @@ impl GroupTable {
                 hashbrown::hash_map::Entry::Vacant(e) => {
                     e.insert(state);
                 }
+            }
+        }
+    }
+
+    /// Every group, as its encoded BY key and its state, in no order.
+    pub fn entries(&self) -> impl Iterator<Item = (&[u8], &AggState)> {
+        self.groups.iter().map(|(k, s)| (&k[..], s))
+    }
+
+    /// Folds one group (read back from a partial table) into the table.
+    pub fn merge_group(&mut self, key: &[u8], state: AggState) {
+        match self.groups.get_mut(key) {
+            Some(mine) => mine.merge(state),
+            None => {
+                self.groups.insert(Box::from(key), state);
             }
         }
     }

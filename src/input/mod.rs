@@ -8,6 +8,7 @@ pub mod detect;
 pub mod evtx;
 pub mod frame;
 pub mod mmap;
+pub mod split;
 pub mod stream;
 
 use std::collections::HashSet;

@@ -7,11 +7,13 @@
 use std::fmt::Write as _;
 use std::path::PathBuf;
 
+use serde::{Deserialize, Serialize};
+
 /// How many locations are kept per kind.
 const KEEP_LOCATIONS: usize = 5;
 
 /// The kinds of skipped, damaged or notable records.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 pub enum Issue {
     /// A JSON line that is not valid JSON.
     InvalidJson,
@@ -91,7 +93,7 @@ impl Issue {
 }
 
 /// What a location's number counts.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 pub enum Unit {
     /// A byte offset in the file (in the decoded text for UTF-16 files).
     Byte,
@@ -102,7 +104,7 @@ pub enum Unit {
 }
 
 /// Where a record is: a file (index into the run's file list) and a position in it.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct Location {
     /// The file's index.
     pub file: usize,
@@ -122,7 +124,7 @@ impl Location {
 }
 
 /// Counters of one worker, or of a whole run after merging.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Stats {
     /// Input bytes read.
     pub bytes: u64,
@@ -208,6 +210,14 @@ impl Stats {
                 self.issue(issue, || loc);
             }
             self.add_count(issue, n - kept);
+        }
+    }
+
+    /// Renumbers the files that locations point into (a split's one file is file `f(0)` of
+    /// its manifest).
+    pub fn remap_files(&mut self, f: impl Fn(usize) -> usize) {
+        for (_, _, locs) in &mut self.issues {
+            locs.iter_mut().for_each(|l| l.file = f(l.file));
         }
     }
 

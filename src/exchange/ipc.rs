@@ -1,0 +1,235 @@
+//! The Arrow IPC form of a partial.
+//!
+//! Owns the columns: `rule` (int32, the rule's index in the stamp), `key` (binary, the
+//! encoded BY tuple), `count` (int64), `first_time` and `last_time` (int64, epoch ns), `state`
+//! (binary field states, `group::encode`; null when the rule only counts) and `meta` (the
+//! stamp, coverage and counters as JSON, in one row whose other columns are null). Spark's
+//! final aggregation gives back the same columns with `state` and `meta` as lists, which
+//! `read` takes too. It must not know what the groups mean.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use arrow_array::cast::AsArray;
+use arrow_array::types::{Int32Type, Int64Type};
+use arrow_array::{Array, ArrayRef, BinaryArray, Int32Array, Int64Array, RecordBatch, StringArray};
+use arrow_ipc::reader::FileReader;
+use arrow_ipc::writer::FileWriter;
+use arrow_schema::{ArrowError, DataType, Field, Schema};
+
+use super::partial::{Meta, Partial, PARTIAL_VERSION};
+use super::ExchangeError;
+use crate::group::encode::{decode_fields, encode_fields};
+use crate::group::AggState;
+
+/// Rows per record batch.
+const BATCH_ROWS: usize = 8192;
+
+/// The schema of a partial.
+pub fn schema() -> Schema {
+    Schema::new(vec![
+        Field::new("rule", DataType::Int32, true),
+        Field::new("key", DataType::Binary, true),
+        Field::new("count", DataType::Int64, true),
+        Field::new("first_time", DataType::Int64, true),
+        Field::new("last_time", DataType::Int64, true),
+        Field::new("state", DataType::Binary, true),
+        Field::new("meta", DataType::Utf8, true),
+    ])
+}
+
+/// One group row, borrowed from the tables.
+struct Row<'p> {
+    rule: i32,
+    key: &'p [u8],
+    state: &'p AggState,
+}
+
+/// Writes `p` as an Arrow IPC file to `out`.
+pub fn write(p: &Partial, out: &mut dyn std::io::Write) -> Result<(), ArrowError> {
+    let schema = Arc::new(schema());
+    let mut w = FileWriter::try_new(out, &schema)?;
+    let meta = serde_json::to_string(&p.meta()).expect("a stamp serialises");
+    w.write(&meta_batch(&schema, &meta)?)?;
+    let mut rows: Vec<Row<'_>> = Vec::with_capacity(BATCH_ROWS);
+    for (rule, table) in p.body.tables.iter().enumerate() {
+        for (key, state) in table.entries() {
+            rows.push(Row { rule: rule as i32, key, state });
+            if rows.len() == BATCH_ROWS {
+                w.write(&group_batch(&schema, &rows)?)?;
+                rows.clear();
+            }
+        }
+    }
+    if !rows.is_empty() {
+        w.write(&group_batch(&schema, &rows)?)?;
+    }
+    w.finish()
+}
+
+fn meta_batch(schema: &Arc<Schema>, meta: &str) -> Result<RecordBatch, ArrowError> {
+    let none_i32 = Arc::new(Int32Array::from(vec![None::<i32>])) as ArrayRef;
+    let none_i64 = || Arc::new(Int64Array::from(vec![None::<i64>])) as ArrayRef;
+    let none_bin = || Arc::new(BinaryArray::from(vec![None::<&[u8]>])) as ArrayRef;
+    let meta = Arc::new(StringArray::from(vec![Some(meta)])) as ArrayRef;
+    let columns = vec![none_i32, none_bin(), none_i64(), none_i64(), none_i64(), none_bin(), meta];
+    RecordBatch::try_new(schema.clone(), columns)
+}
+
+fn group_batch(schema: &Arc<Schema>, rows: &[Row<'_>]) -> Result<RecordBatch, ArrowError> {
+    let states: Vec<Option<Vec<u8>>> = rows
+        .iter()
+        .map(|r| (!r.state.fields.is_empty()).then(|| encode_fields(&r.state.fields)))
+        .collect();
+    let columns: Vec<ArrayRef> = vec![
+        Arc::new(Int32Array::from_iter_values(rows.iter().map(|r| r.rule))),
+        Arc::new(BinaryArray::from_iter_values(rows.iter().map(|r| r.key))),
+        Arc::new(Int64Array::from_iter_values(rows.iter().map(|r| r.state.count as i64))),
+        Arc::new(Int64Array::from_iter_values(rows.iter().map(|r| r.state.min_time))),
+        Arc::new(Int64Array::from_iter_values(rows.iter().map(|r| r.state.max_time))),
+        Arc::new(states.iter().map(|s| s.as_deref()).collect::<BinaryArray>()),
+        Arc::new(StringArray::from(vec![None::<&str>; rows.len()])),
+    ];
+    RecordBatch::try_new(schema.clone(), columns)
+}
+
+/// Reads a partial file: its meta rows merged (with the checks of `Partial::merge`), then its
+/// group rows folded in.
+pub fn read(path: &Path) -> Result<Partial, ExchangeError> {
+    let arrow = |source| ExchangeError::Arrow { path: path.to_path_buf(), source };
+    let not = |what| ExchangeError::NotPartial { path: path.to_path_buf(), what };
+    let file = std::fs::File::open(path)
+        .map_err(|source| ExchangeError::Io { path: path.to_path_buf(), source })?;
+    let reader = FileReader::try_new(file, None).map_err(arrow)?;
+    let batches: Vec<RecordBatch> = reader.collect::<Result<_, _>>().map_err(arrow)?;
+    let mut merged: Option<Partial> = None;
+    for b in &batches {
+        let meta = column(b, "meta").ok_or_else(|| not("no `meta` column"))?;
+        for row in 0..b.num_rows() {
+            for text in texts(meta, row).ok_or_else(|| not("`meta` is not text"))? {
+                let m: Meta = serde_json::from_str(text)
+                    .map_err(|source| ExchangeError::Json { path: path.to_path_buf(), source })?;
+                if m.tsreplay_partial != PARTIAL_VERSION {
+                    return Err(not("written by another partial format version"));
+                }
+                match &mut merged {
+                    None => merged = Some(Partial::from_meta(m)),
+                    Some(p) => p.merge(Partial::from_meta(m))?,
+                }
+            }
+        }
+    }
+    let mut p = merged.ok_or_else(|| not("no stamp row"))?;
+    for b in &batches {
+        fold_groups(path, b, &mut p)?;
+    }
+    Ok(p)
+}
+
+fn column<'b>(b: &'b RecordBatch, name: &str) -> Option<&'b ArrayRef> {
+    b.column_by_name(name)
+}
+
+/// Folds the group rows of one batch into `p`.
+fn fold_groups(path: &Path, b: &RecordBatch, p: &mut Partial) -> Result<(), ExchangeError> {
+    let not = |what| ExchangeError::NotPartial { path: path.to_path_buf(), what };
+    let col = |name, what| column(b, name).ok_or_else(|| not(what));
+    let rule = col("rule", "no `rule` column")?;
+    let rule = rule.as_primitive_opt::<Int32Type>().ok_or_else(|| not("`rule` is not int32"))?;
+    let key = col("key", "no `key` column")?;
+    let times = |name, what| -> Result<_, ExchangeError> {
+        col(name, what)?
+            .as_primitive_opt::<Int64Type>()
+            .ok_or_else(|| not("a count or time is not int64"))
+    };
+    let count = times("count", "no `count` column")?;
+    let first = times("first_time", "no `first_time` column")?;
+    let last = times("last_time", "no `last_time` column")?;
+    let state = col("state", "no `state` column")?;
+    for row in 0..b.num_rows() {
+        if rule.is_null(row) {
+            continue;
+        }
+        let r = usize::try_from(rule.value(row)).ok().filter(|r| *r < p.body.tables.len());
+        let r = r.ok_or_else(|| not("a `rule` index past the stamp's rules"))?;
+        let k = blobs(key, row).ok_or_else(|| not("`key` is not binary"))?;
+        let [k] = k.as_slice() else { return Err(not("a group row without one key")) };
+        if count.is_null(row) || first.is_null(row) || last.is_null(row) {
+            return Err(not("a group row without its count or times"));
+        }
+        let count = u64::try_from(count.value(row)).map_err(|_| not("a negative count"))?;
+        let mut agg = AggState {
+            count,
+            min_time: first.value(row),
+            max_time: last.value(row),
+            fields: vec![],
+        };
+        let rule_name = || p.stamp.rules[r].name.clone();
+        let states = blobs(state, row).ok_or_else(|| not("`state` is not binary"))?;
+        for (i, s) in states.iter().enumerate() {
+            let fields = decode_fields(s).map_err(|source| ExchangeError::State {
+                path: path.to_path_buf(),
+                rule: rule_name(),
+                source,
+            })?;
+            match i {
+                0 => agg.fields = fields,
+                _ => agg.merge(AggState { fields, ..agg.clone() }),
+            }
+        }
+        p.body.tables[r].merge_group(k, agg);
+    }
+    Ok(())
+}
+
+/// The byte strings of one cell: a binary value (none when null) or a list of them.
+fn blobs(col: &ArrayRef, row: usize) -> Option<Vec<&[u8]>> {
+    if col.is_null(row) {
+        return Some(Vec::new());
+    }
+    let (values, range) = match col.data_type() {
+        DataType::List(_) => list_range(col.as_list::<i32>().value_offsets(), row, col)?,
+        DataType::LargeList(_) => list_range(col.as_list::<i64>().value_offsets(), row, col)?,
+        _ => (col, row..row + 1),
+    };
+    let present = range.filter(|i| !values.is_null(*i));
+    match values.data_type() {
+        DataType::Binary => Some(present.map(|i| values.as_binary::<i32>().value(i)).collect()),
+        DataType::LargeBinary => {
+            Some(present.map(|i| values.as_binary::<i64>().value(i)).collect())
+        }
+        _ => None,
+    }
+}
+
+/// The texts of one cell: a string (none when null) or a list of them.
+fn texts(col: &ArrayRef, row: usize) -> Option<Vec<&str>> {
+    if col.is_null(row) {
+        return Some(Vec::new());
+    }
+    let (values, range) = match col.data_type() {
+        DataType::List(_) => list_range(col.as_list::<i32>().value_offsets(), row, col)?,
+        DataType::LargeList(_) => list_range(col.as_list::<i64>().value_offsets(), row, col)?,
+        _ => (col, row..row + 1),
+    };
+    let present = range.filter(|i| !values.is_null(*i));
+    match values.data_type() {
+        DataType::Utf8 => Some(present.map(|i| values.as_string::<i32>().value(i)).collect()),
+        DataType::LargeUtf8 => Some(present.map(|i| values.as_string::<i64>().value(i)).collect()),
+        _ => None,
+    }
+}
+
+/// The child values of a list column and the positions of row `row`'s elements in them.
+fn list_range<'a, O: arrow_array::OffsetSizeTrait>(
+    offsets: &[O],
+    row: usize,
+    col: &'a ArrayRef,
+) -> Option<(&'a ArrayRef, std::ops::Range<usize>)> {
+    let values = match col.data_type() {
+        DataType::List(_) => col.as_list::<i32>().values(),
+        _ => col.as_list::<i64>().values(),
+    };
+    let (a, b) = (offsets.get(row)?.as_usize(), offsets.get(row + 1)?.as_usize());
+    Some((values, a..b))
+}

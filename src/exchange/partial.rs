@@ -1,0 +1,209 @@
+//! Partial results: the group tables and counters of some splits, with the stamp that says
+//! what made them, and the merge that combines them.
+//!
+//! Owns the merge rules (associative and commutative: tables fold group by group, counters
+//! add, covered splits unite) and the checks around them. It must not read records or finish
+//! rows: `engine` does both.
+
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+use super::ExchangeError;
+use crate::group::GroupTable;
+use crate::output::stats::Stats;
+
+/// What one rule of a partial is: enough to check it and to compile it back for finishing.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RuleStamp {
+    /// The detection's name.
+    pub name: String,
+    /// Its id (empty when the YAML has none).
+    pub id: String,
+    /// Its version text.
+    pub version: String,
+    /// Its search after macro expansion.
+    pub search: String,
+}
+
+/// What made a partial: merging needs equal stamps.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Stamp {
+    /// The tsreplay version that wrote it.
+    pub tsreplay: String,
+    /// The manifest's id.
+    pub manifest: String,
+    /// How many splits the manifest has.
+    pub splits: u32,
+    /// The manifest's files, for the summary's locations.
+    pub files: Vec<PathBuf>,
+    /// Where the mapping profile came from, and a digest of it.
+    pub profile: (String, String),
+    /// The rules, in result order.
+    pub rules: Vec<RuleStamp>,
+}
+
+impl Stamp {
+    /// The first field in which `self` and `other` differ, as a mismatch error.
+    fn differs(&self, other: &Stamp) -> Option<ExchangeError> {
+        let mismatch =
+            |what, left: String, right: String| Some(ExchangeError::Mismatch { what, left, right });
+        if self.tsreplay != other.tsreplay {
+            return mismatch("tsreplay version", self.tsreplay.clone(), other.tsreplay.clone());
+        }
+        if self.manifest != other.manifest || self.splits != other.splits {
+            return mismatch("manifest", self.manifest.clone(), other.manifest.clone());
+        }
+        if self.profile != other.profile {
+            return mismatch("profile", self.profile.0.clone(), other.profile.0.clone());
+        }
+        if self.rules != other.rules {
+            let names = |s: &Stamp| {
+                let shown: Vec<String> = s.rules.iter().take(3).map(rule_label).collect();
+                format!("{} rules: {}", s.rules.len(), shown.join(", "))
+            };
+            return mismatch("rules", names(self), names(other));
+        }
+        (self.files != other.files).then(|| ExchangeError::Mismatch {
+            what: "manifest",
+            left: "its file list".into(),
+            right: "another".into(),
+        })
+    }
+}
+
+fn rule_label(r: &RuleStamp) -> String {
+    format!("`{}` v{}", r.name, r.version)
+}
+
+/// The results of some records: per rule a group table and counts, and the counters.
+#[derive(Debug, Clone, Default)]
+pub struct Body {
+    /// One group table per rule.
+    pub tables: Vec<GroupTable>,
+    /// Per rule: events matched, and of those dropped for a missing BY field.
+    pub counts: Vec<(u64, u64)>,
+    /// The record counters, with locations as manifest file indices.
+    pub stats: Stats,
+    /// Files that failed while read (a stream that stopped), with the reason.
+    pub failed: Vec<(PathBuf, String)>,
+    /// Files that changed while read without loss, with what happened.
+    pub changed: Vec<(PathBuf, String)>,
+    /// Seconds spent reading, summed over the merged parts.
+    pub seconds: f64,
+}
+
+impl Body {
+    /// An empty body for `rules` rules.
+    pub fn new(rules: usize) -> Body {
+        Body {
+            tables: vec![GroupTable::default(); rules],
+            counts: vec![(0, 0); rules],
+            ..Body::default()
+        }
+    }
+
+    /// Folds `other` into this body. Both must be for the same rules.
+    pub fn merge(&mut self, other: Body) {
+        for (a, b) in self.tables.iter_mut().zip(other.tables) {
+            a.merge(b);
+        }
+        for (a, b) in self.counts.iter_mut().zip(other.counts) {
+            a.0 += b.0;
+            a.1 += b.1;
+        }
+        self.stats.merge(other.stats);
+        self.failed.extend(other.failed);
+        self.changed.extend(other.changed);
+        self.seconds += other.seconds;
+    }
+}
+
+/// A body with its stamp and the splits it covers.
+#[derive(Debug, Clone)]
+pub struct Partial {
+    /// What made it.
+    pub stamp: Stamp,
+    /// The manifest splits whose records it holds.
+    pub covered: BTreeSet<u32>,
+    /// The results.
+    pub body: Body,
+}
+
+/// The JSON part of a partial: everything but the group tables.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Meta {
+    /// The partial format version (`PARTIAL_VERSION`).
+    pub tsreplay_partial: u32,
+    /// The stamp.
+    pub stamp: Stamp,
+    /// The covered splits.
+    pub covered: Vec<u32>,
+    /// Per rule counts.
+    pub counts: Vec<(u64, u64)>,
+    /// Counters.
+    pub stats: Stats,
+    /// Failed files.
+    pub failed: Vec<(PathBuf, String)>,
+    /// Changed files.
+    pub changed: Vec<(PathBuf, String)>,
+    /// Seconds spent reading.
+    pub seconds: f64,
+}
+
+/// The partial format this version writes and reads.
+pub const PARTIAL_VERSION: u32 = 1;
+
+impl Partial {
+    /// Folds `other` into this partial, refusing another stamp or an overlap.
+    pub fn merge(&mut self, other: Partial) -> Result<(), ExchangeError> {
+        if let Some(e) = self.stamp.differs(&other.stamp) {
+            return Err(e);
+        }
+        let both: Vec<u32> = self.covered.intersection(&other.covered).copied().collect();
+        if !both.is_empty() {
+            return Err(ExchangeError::Overlap(both));
+        }
+        self.covered.extend(other.covered);
+        self.body.merge(other.body);
+        Ok(())
+    }
+
+    /// Checks that every split of the manifest is covered.
+    pub fn check_complete(&self) -> Result<(), ExchangeError> {
+        let missing: Vec<u32> =
+            (0..self.stamp.splits).filter(|s| !self.covered.contains(s)).collect();
+        match missing.is_empty() {
+            true => Ok(()),
+            false => Err(ExchangeError::Missing { missing, total: self.stamp.splits }),
+        }
+    }
+
+    /// The JSON part, without the group tables.
+    pub fn meta(&self) -> Meta {
+        Meta {
+            tsreplay_partial: PARTIAL_VERSION,
+            stamp: self.stamp.clone(),
+            covered: self.covered.iter().copied().collect(),
+            counts: self.body.counts.clone(),
+            stats: self.body.stats.clone(),
+            failed: self.body.failed.clone(),
+            changed: self.body.changed.clone(),
+            seconds: self.body.seconds,
+        }
+    }
+
+    /// A partial with empty tables from its JSON part.
+    pub fn from_meta(m: Meta) -> Partial {
+        let rules = m.stamp.rules.len();
+        let mut body = Body::new(rules);
+        body.counts = m.counts;
+        body.counts.resize(rules, (0, 0));
+        body.stats = m.stats;
+        body.failed = m.failed;
+        body.changed = m.changed;
+        body.seconds = m.seconds;
+        Partial { stamp: m.stamp, covered: m.covered.into_iter().collect(), body }
+    }
+}
