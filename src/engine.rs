@@ -16,7 +16,7 @@ use crate::cim::{mapping, Mapper, Profile, Unmapped};
 use crate::event::json::{self, JsonSkip};
 use crate::event::xml::{self, Extracted};
 use crate::event::{Projection, RawEvent};
-use crate::exchange::Body;
+use crate::exchange::{Body, ExchangeError, Manifest, Partial, RuleStamp, Split, Stamp};
 use crate::group::Dropped;
 use crate::input::evtx::{self as evtx_input, Item};
 use crate::input::frame::{self, XmlItem};
@@ -143,6 +143,31 @@ impl RuleSet {
             .map(|r| datasets.iter().position(|d| *d == r.plan.dataset).expect("listed"))
             .collect();
         RuleSet { rules, mapper, projection, filter, filter_fields, datasets, rule_dataset }
+    }
+
+    /// The stamp of partials this set makes over `manifest`.
+    pub fn stamp(&self, manifest: &Manifest) -> Stamp {
+        let rules = self
+            .rules
+            .iter()
+            .map(|r| RuleStamp {
+                name: r.plan.name.clone(),
+                id: r.plan.id.clone(),
+                version: r.plan.version.clone(),
+                search: r.plan.search.clone(),
+            })
+            .collect();
+        let profile = self.mapper.profile();
+        let sections = format!("{:?}", profile.sections);
+        Stamp {
+            tsreplay: env!("CARGO_PKG_VERSION").to_string(),
+            manifest: manifest.id.clone(),
+            splits: manifest.splits.len() as u32,
+            files: manifest.files.iter().map(|f| f.path.clone()).collect(),
+            unread: (manifest.failed.clone(), manifest.empty.clone()),
+            profile: (profile.origin.clone(), crate::exchange::digest(&sections)),
+            rules,
+        }
     }
 
     /// The rules whose prefilter keeps `record`, into `out`.
@@ -293,8 +318,18 @@ pub struct Report {
 }
 
 enum Job {
-    Text { file: usize, range: std::ops::Range<usize> },
-    Evtx { file: usize },
+    Text {
+        file: usize,
+        range: std::ops::Range<usize>,
+    },
+    Evtx {
+        file: usize,
+    },
+    /// Some chunks of an EVTX file (a split's share).
+    EvtxChunks {
+        file: usize,
+        chunks: std::ops::Range<u64>,
+    },
 }
 
 struct Ctx<'r> {
@@ -392,6 +427,106 @@ pub fn run_set(set: &RuleSet, paths: &[PathBuf], opts: &Options) -> SetReport {
         log::debug!("engine: stopped before the end of the input: {why:?}");
     }
     report
+}
+
+/// Runs every rule of `set` over split `id` of `manifest`: the records that start in the
+/// split's byte range (or its EVTX chunks, or its whole file). Says why reading stopped
+/// early, if it did: such a partial is incomplete and must not be merged.
+pub fn run_split(
+    set: &RuleSet,
+    manifest: &Manifest,
+    id: u32,
+    opts: &Options,
+) -> Result<(Partial, Option<Stopped>), ExchangeError> {
+    let started = Instant::now();
+    let split = manifest.split(id)?;
+    let listed = &manifest.files[split.file as usize];
+    manifest.check_unchanged(listed)?;
+    let format = manifest.format_of(listed);
+    let (files, streams) = match input::open(&listed.path, Some(format), opts.chunk_size) {
+        Opened::File(f) => (vec![f], Vec::new()),
+        Opened::Stream(s) => (Vec::new(), vec![s]),
+        Opened::Empty(_) => (Vec::new(), Vec::new()),
+        Opened::Failed(e) => {
+            return Err(ExchangeError::FileUnreadable { path: e.path, reason: e.reason })
+        }
+    };
+    let jobs = match files.first() {
+        Some(_) if listed.whole => plan_jobs(&files, opts.chunk_size),
+        Some(f) => split_jobs(f, split, opts.chunk_size),
+        None => Vec::new(),
+    };
+    let pool = thread_pool(opts.threads);
+    let (mut body, stopped) = read_parts(set, &files, streams, &jobs, opts, &pool);
+    body.stats.remap_files(|_| split.file as usize);
+    body.seconds = started.elapsed().as_secs_f64();
+    let covered = std::iter::once(id).collect();
+    Ok((Partial { stamp: set.stamp(manifest), covered, body }, stopped))
+}
+
+/// The jobs of one split of file `f` (file 0 of the run).
+fn split_jobs(f: &InputFile, split: Split, chunk_size: usize) -> Vec<Job> {
+    let (start, end) = (split.start as usize, split.end as usize);
+    if f.format == Format::Evtx {
+        let chunks = input::split::owned_chunks(f.data().len(), start, end);
+        return vec![Job::EvtxChunks { file: 0, chunks }];
+    }
+    let owned = input::split::owned_text(f.data(), f.format, start, end);
+    frame::split(&f.data()[owned.clone()], f.format, chunk_size)
+        .into_iter()
+        .map(|r| Job::Text { file: 0, range: r.start + owned.start..r.end + owned.start })
+        .collect()
+}
+
+/// Turns a merge of partials that covers every split into each rule's rows, through the same
+/// `finish_body` a local run ends with. The rules are compiled back from their stamped
+/// searches; every group is checked against its rule first.
+pub fn finish_partial(
+    p: Partial,
+    tz: &jiff::tz::TimeZone,
+    threads: usize,
+) -> Result<(Vec<Plan>, SetReport), ExchangeError> {
+    p.check_complete()?;
+    let plans = p.stamp.rules.iter().map(recompile).collect::<Result<Vec<Plan>, _>>()?;
+    for ((plan, table), rule) in plans.iter().zip(&p.body.tables).zip(&p.stamp.rules) {
+        for (key, state) in table.entries() {
+            crate::group::encode::check_fits(plan, key, state).map_err(|source| {
+                let path = PathBuf::from("(merged partial)");
+                ExchangeError::State { path, rule: rule.name.clone(), source }
+            })?;
+        }
+    }
+    let mut summary = Summary {
+        files: p.stamp.files.clone(),
+        failed: p.stamp.unread.0.clone(),
+        empty: p.stamp.unread.1.clone(),
+        ..Summary::default()
+    };
+    let mut body = p.body;
+    body.failed.sort();
+    body.changed.sort();
+    summary.failed.append(&mut body.failed);
+    let refs: Vec<&Plan> = plans.iter().collect();
+    let report = finish_body(&refs, body, summary, tz, &thread_pool(threads));
+    Ok((plans, report))
+}
+
+/// Compiles a stamped rule back into its plan, checking that it is the same search.
+fn recompile(r: &RuleStamp) -> Result<Plan, ExchangeError> {
+    let det = Detection {
+        name: r.name.clone(),
+        id: (!r.id.is_empty()).then(|| r.id.clone()),
+        version: Some(serde_yaml_ng::Value::String(r.version.clone())),
+        status: None,
+        search: r.search.clone(),
+        doc: serde_yaml_ng::Value::Null,
+    };
+    let failed = |e| ExchangeError::Recompile { rule: r.name.clone(), source: Some(Box::new(e)) };
+    let plan = plan::compile(&det, &MacroTable::with_defaults()).map_err(failed)?;
+    if plan.search != r.search {
+        return Err(ExchangeError::Recompile { rule: r.name.clone(), source: None });
+    }
+    Ok(plan)
 }
 
 /// Reads the `jobs` of `files`, then every stream, into one body; says why reading stopped
@@ -658,7 +793,8 @@ fn process_job(ctx: &Ctx<'_>, w: &mut Worker, job: &Job) {
             let base = (f.skip + range.start) as u64;
             text_chunk(ctx, w, *file, &f.data()[range.clone()], base, f.format);
         }
-        Job::Evtx { file } => evtx_file(ctx, w, *file),
+        Job::Evtx { file } => evtx_file(ctx, w, *file, None),
+        Job::EvtxChunks { file, chunks } => evtx_file(ctx, w, *file, Some(chunks.clone())),
     }
     if let Some(p) = ctx.progress {
         p.advance(w.body.stats.bytes - bytes, w.body.stats.records - records);
@@ -768,13 +904,17 @@ fn looks_like_object(line: &[u8]) -> bool {
     first == Some(&b'{') && last == Some(&b'}')
 }
 
-fn evtx_file(ctx: &Ctx<'_>, w: &mut Worker, file: usize) {
+/// Reads an EVTX file, or only the chunks `chunks` of it.
+fn evtx_file(ctx: &Ctx<'_>, w: &mut Worker, file: usize, chunks: Option<std::ops::Range<u64>>) {
     let data = ctx.files[file].data();
-    w.body.stats.bytes += data.len() as u64;
+    w.body.stats.bytes += match &chunks {
+        None => data.len() as u64,
+        Some(c) => evtx_chunk_bytes(data.len(), c),
+    };
     let at = |offset: u64, unit: Unit, detail: String| Location { file, offset, unit, detail };
     let keep = |chunk: &[u8]| ctx.set.evtx_chunk_may_match(chunk);
     let keep: Option<evtx_input::ChunkFilter<'_>> = ctx.prefilter.then_some(&keep);
-    evtx_input::read(data, keep, |item| match item {
+    let each = |item| match item {
         Item::Record { record_id, xml } => {
             let loc = || at(record_id, Unit::Record, String::new());
             xml_record(ctx, w, xml.as_bytes(), false, &loc);
@@ -806,7 +946,19 @@ fn evtx_file(ctx: &Ctx<'_>, w: &mut Worker, file: usize) {
         Item::BadFile { message } => {
             w.body.stats.issue(Issue::EvtxChunk, || at(0, Unit::Chunk, message));
         }
-    });
+    };
+    match chunks {
+        None => evtx_input::read(data, keep, each),
+        Some(c) => evtx_input::read_chunks(data, c, keep, each),
+    }
+}
+
+/// The bytes of chunks `chunks` of an EVTX file of `len` bytes; the first chunk's split also
+/// counts the file header.
+fn evtx_chunk_bytes(len: usize, chunks: &std::ops::Range<u64>) -> u64 {
+    use evtx_input::{CHUNK_SIZE, FILE_HEADER};
+    let at = |c: u64| if c == 0 { 0 } else { (FILE_HEADER + c as usize * CHUNK_SIZE).min(len) };
+    (at(chunks.end).max(at(chunks.start)) - at(chunks.start)) as u64
 }
 
 /// Picks the rules that may match a record into the worker's candidates; false when there

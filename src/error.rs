@@ -39,6 +39,8 @@ pub enum Error {
     Junit(quick_junit::SerializeError),
     /// The run stopped at a limit: no table is printed, because it would be incomplete.
     Stopped(StopError),
+    /// A manifest or partial could not be made, read, merged or finished.
+    Exchange(crate::exchange::ExchangeError),
 }
 
 /// Limits that stop a run.
@@ -46,6 +48,8 @@ pub enum Error {
 pub enum StopError {
     /// The group tables reached `--max-groups`.
     MaxGroups(usize),
+    /// A signal stopped a `partial` run, which then writes nothing.
+    Interrupted,
 }
 
 /// Options that do not go together, or name the wrong kind of thing.
@@ -59,6 +63,8 @@ pub enum UsageError {
     OutputIsInput(std::path::PathBuf),
     /// `run --rules` found no detection that compiles.
     NoRuleCompiled,
+    /// `partial --rules` met detection files it cannot read.
+    RulesUnreadable,
 }
 
 impl Error {
@@ -73,7 +79,8 @@ impl Error {
             | Error::Export(_)
             | Error::Compare(_)
             | Error::Usage(_)
-            | Error::Junit(_) => 2,
+            | Error::Junit(_)
+            | Error::Exchange(_) => 2,
             Error::Stopped(_) => 3,
         }
     }
@@ -108,10 +115,19 @@ impl fmt::Display for Error {
                 f,
                 "no detection under --rules compiled (`tsreplay catalog PATH` gives the reasons)"
             ),
+            Error::Usage(UsageError::RulesUnreadable) => write!(
+                f,
+                "some detection files under --rules could not be read (named above); a partial \
+                 must hold the same rules wherever it runs, so none is written"
+            ),
             Error::Usage(UsageError::DataDirNotFolder(p)) => {
                 write!(f, "--data-dir {} is not a folder", p.display())
             }
             Error::Junit(e) => write!(f, "cannot build the JUnit report: {e}"),
+            Error::Exchange(e) => write!(f, "{e}"),
+            Error::Stopped(StopError::Interrupted) => {
+                write!(f, "interrupted: no partial was written (it would miss records)")
+            }
             Error::Stopped(StopError::MaxGroups(n)) => write!(
                 f,
                 "stopped: the group tables reached --max-groups {n} (a BY list of near-unique \
@@ -124,6 +140,12 @@ impl fmt::Display for Error {
 }
 
 impl std::error::Error for Error {}
+
+impl From<crate::exchange::ExchangeError> for Error {
+    fn from(e: crate::exchange::ExchangeError) -> Error {
+        Error::Exchange(e)
+    }
+}
 
 impl From<CompileError> for Error {
     fn from(e: CompileError) -> Error {

@@ -9,6 +9,9 @@ use std::sync::Arc;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+#[path = "cli/exchange.rs"]
+mod exchange_cmd;
+
 use tsreplay::cim::Profile;
 use tsreplay::compare;
 use tsreplay::engine::{self, Options};
@@ -53,6 +56,14 @@ enum Cmd {
     /// Compile every detection under some folders and report what compiles and why the rest
     /// does not; reads no data.
     Catalog(CatalogArgs),
+    /// Cut input files into byte-range splits and write their manifest (JSON).
+    Splits(exchange_cmd::SplitsArgs),
+    /// Run the rules over one split of a manifest; write its partial group tables (Arrow IPC).
+    Partial(exchange_cmd::PartialArgs),
+    /// Merge partials of one manifest and rule set (refuses overlapping splits).
+    Merge(exchange_cmd::MergeArgs),
+    /// Print the rows of a merge that covers every split (names the missing ones otherwise).
+    Finish(exchange_cmd::FinishArgs),
 }
 
 #[derive(Args)]
@@ -311,6 +322,10 @@ fn main() -> ExitCode {
         Cmd::Gen(args) => gen(args),
         Cmd::Bench(args) => bench(args),
         Cmd::Catalog(args) => catalog(args),
+        Cmd::Splits(args) => exchange_cmd::splits(args),
+        Cmd::Partial(args) => exchange_cmd::partial(args),
+        Cmd::Merge(args) => exchange_cmd::merge(args),
+        Cmd::Finish(args) => exchange_cmd::finish(args),
     };
     match result {
         Ok(code) => ExitCode::from(code),
@@ -464,11 +479,7 @@ fn run(args: RunArgs) -> Result<u8, Error> {
         return run_rules(args);
     }
     let (det, _, report) = replay(&args.replay)?;
-    let format = match args.format {
-        OutFormat::Table => write::Format::Table,
-        OutFormat::Csv => write::Format::Csv,
-        OutFormat::Json => write::Format::Json,
-    };
+    let format = out_format(args.format);
     let meta = if args.findings { Some(det.meta()?) } else { None };
     let table = &report.table;
     let render = |out: &mut dyn Write| match (&meta, format) {
@@ -484,6 +495,14 @@ fn run(args: RunArgs) -> Result<u8, Error> {
         return Ok(code);
     }
     Ok(if report.summary.failed.is_empty() { 0 } else { 2 })
+}
+
+fn out_format(f: OutFormat) -> write::Format {
+    match f {
+        OutFormat::Table => write::Format::Table,
+        OutFormat::Csv => write::Format::Csv,
+        OutFormat::Json => write::Format::Json,
+    }
 }
 
 /// Writes the results to `-o FILE` or stdout; `Some(INTERRUPTED)` when the run or the
@@ -586,7 +605,8 @@ fn run_rules(args: RunArgs) -> Result<u8, Error> {
     let opts = replay_options(&args.replay, by_fields)?;
     let set = engine::RuleSet::new(rules);
     let report = engine::run_set(&set, &args.replay.paths, &opts);
-    print_set_summary(&set, &report, args.replay.quiet);
+    let names: Vec<&str> = set.rules.iter().map(|r| r.plan.name.as_str()).collect();
+    print_set_summary(&names, &report, args.replay.quiet);
     if let Some(engine::Stopped::MaxGroups(n)) = report.stopped {
         return Err(Error::Stopped(StopError::MaxGroups(n)));
     }
@@ -596,11 +616,7 @@ fn run_rules(args: RunArgs) -> Result<u8, Error> {
         .zip(&report.rules)
         .map(|(c, o)| write::RuleTable { name: &c.plan.name, id: &c.plan.id, table: &o.table })
         .collect();
-    let format = match args.format {
-        OutFormat::Table => write::Format::Table,
-        OutFormat::Csv => write::Format::Csv,
-        OutFormat::Json => write::Format::Json,
-    };
+    let format = out_format(args.format);
     let metas = if args.findings { finding_metas(&cat)? } else { Vec::new() };
     let render = |out: &mut dyn Write| {
         if args.findings && format == write::Format::Json {
@@ -644,15 +660,15 @@ fn say_compiled(compiled: usize, found: usize) {
 }
 
 /// The run summary of a rule set, with the rules that returned rows and the busiest ones.
-fn print_set_summary(set: &engine::RuleSet, report: &engine::SetReport, quiet: bool) {
+fn print_set_summary(names: &[&str], report: &engine::SetReport, quiet: bool) {
     if quiet {
         let _ = std::io::stderr().lock().write_all(report.summary.render_failures().as_bytes());
         return;
     }
     let with_rows = report.rules.iter().filter(|r| !r.table.rows.is_empty()).count();
     let mut summary = report.summary.render();
-    summary.push_str(&format!("  rules with rows:         {with_rows} of {}\n", set.rules.len()));
-    summary.push_str(&busiest_rules(set, report));
+    summary.push_str(&format!("  rules with rows:         {with_rows} of {}\n", names.len()));
+    summary.push_str(&busiest_rules(names, report));
     let _ = std::io::stderr().lock().write_all(summary.as_bytes());
 }
 
@@ -671,12 +687,11 @@ fn finding_metas(
 }
 
 /// The rules that matched the most events, which cost the most time.
-fn busiest_rules(set: &engine::RuleSet, report: &engine::SetReport) -> String {
-    let mut by: Vec<(u64, &str, usize)> = set
-        .rules
+fn busiest_rules(names: &[&str], report: &engine::SetReport) -> String {
+    let mut by: Vec<(u64, &str, usize)> = names
         .iter()
         .zip(&report.rules)
-        .map(|(c, o)| (o.matched, c.plan.name.as_str(), o.table.rows.len()))
+        .map(|(name, o)| (o.matched, *name, o.table.rows.len()))
         .filter(|(m, ..)| *m > 0)
         .collect();
     by.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(b.1)));

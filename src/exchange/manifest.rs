@@ -113,7 +113,7 @@ impl Manifest {
             modified_ns: stamp.modified_ns,
         });
         let cuts = match whole {
-            true => vec![0..len],
+            true => std::iter::once(0..len).collect(),
             false => split::cut(len, format, self.split_size as usize),
         };
         for r in cuts {

@@ -103,7 +103,7 @@ pub enum ExchangeError {
         /// The rule.
         rule: String,
         /// Why, when compiling failed.
-        source: Option<crate::spl::CompileError>,
+        source: Option<Box<crate::spl::CompileError>>,
     },
     /// No partial was given to merge.
     NothingToMerge,

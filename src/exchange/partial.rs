@@ -38,6 +38,8 @@ pub struct Stamp {
     pub splits: u32,
     /// The manifest's files, for the summary's locations.
     pub files: Vec<PathBuf>,
+    /// The manifest's paths that could not be read, with the reason, and its empty files.
+    pub unread: (Vec<(PathBuf, String)>, Vec<PathBuf>),
     /// Where the mapping profile came from, and a digest of it.
     pub profile: (String, String),
     /// The rules, in result order.
@@ -65,10 +67,12 @@ impl Stamp {
             };
             return mismatch("rules", names(self), names(other));
         }
-        (self.files != other.files).then(|| ExchangeError::Mismatch {
-            what: "manifest",
-            left: "its file list".into(),
-            right: "another".into(),
+        (self.files != other.files || self.unread != other.unread).then(|| {
+            ExchangeError::Mismatch {
+                what: "manifest",
+                left: "its file list".into(),
+                right: "another".into(),
+            }
         })
     }
 }

@@ -74,9 +74,62 @@ pub enum Item {
 ///
 /// `keep` sees each whole chunk's raw bytes first: a chunk it refuses is not decoded, and is
 /// reported as `SkippedChunk` with its record count from the chunk header.
-pub fn read(data: &[u8], keep: Option<ChunkFilter<'_>>, mut each: impl FnMut(Item)) {
+pub fn read(data: &[u8], keep: Option<ChunkFilter<'_>>, each: impl FnMut(Item)) {
+    read_view(data, last_chunk_with_magic(data), keep, each)
+}
+
+/// Reads the records of chunks `chunks` of the EVTX file `data` (a split's share), reporting
+/// chunks by their number in the whole file. The chunks are copied behind the file header,
+/// so memory grows with the split, not the file. Slots are judged damaged or unused against
+/// the whole file, as `read` judges them.
+pub fn read_chunks(
+    data: &[u8],
+    chunks: std::ops::Range<u64>,
+    keep: Option<ChunkFilter<'_>>,
+    mut each: impl FnMut(Item),
+) {
+    let slots = data.len().saturating_sub(FILE_HEADER).div_ceil(CHUNK_SIZE) as u64;
+    if chunks.start == 0 && chunks.end >= slots {
+        return read(data, keep, each);
+    }
+    if chunks.is_empty() || data.len() < FILE_HEADER {
+        return;
+    }
+    let (first, end) = (chunks.start as usize, chunks.end as usize);
+    let from = (FILE_HEADER + first * CHUNK_SIZE).min(data.len());
+    let to = (FILE_HEADER + end * CHUNK_SIZE).min(data.len());
+    let mut view = Vec::with_capacity(FILE_HEADER + to - from);
+    view.extend_from_slice(&data[..FILE_HEADER]);
+    view.extend_from_slice(&data[from..to]);
+    // The whole file's last chunk, in the view's numbering: past the view, every slot of the
+    // view lies before it.
+    let last = last_chunk_with_magic(data).and_then(|l| match l {
+        l if l < first => None,
+        l if l >= end => Some(end - first),
+        l => Some(l - first),
+    });
+    let shift = |c: u64| c + chunks.start;
+    read_view(&view, last, keep, |item| {
+        each(match item {
+            Item::BadChunk { chunk, unused } => Item::BadChunk { chunk: shift(chunk), unused },
+            Item::CutChunk { chunk, present } => Item::CutChunk { chunk: shift(chunk), present },
+            Item::SkippedChunk { chunk, records } => {
+                Item::SkippedChunk { chunk: shift(chunk), records }
+            }
+            other => other,
+        })
+    })
+}
+
+/// `read`, with the last chunk slot holding the chunk magic given (in `data`'s numbering;
+/// one past its slots when the file it was cut from goes on).
+fn read_view(
+    data: &[u8],
+    last_magic: Option<usize>,
+    keep: Option<ChunkFilter<'_>>,
+    mut each: impl FnMut(Item),
+) {
     let whole = FILE_HEADER + data.len().saturating_sub(FILE_HEADER) / CHUNK_SIZE * CHUNK_SIZE;
-    let last_magic = last_chunk_with_magic(data);
     if whole == FILE_HEADER && data.len() == FILE_HEADER {
         return each(Item::NoChunks);
     }
