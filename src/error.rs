@@ -79,9 +79,9 @@ impl Error {
             | Error::Export(_)
             | Error::Compare(_)
             | Error::Usage(_)
-            | Error::Junit(_)
-            | Error::Exchange(_) => 2,
+            | Error::Junit(_) => 2,
             Error::Stopped(_) => 3,
+            Error::Exchange(_) => 4,
         }
     }
 }

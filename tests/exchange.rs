@@ -215,7 +215,7 @@ fn xargs_over_the_shared_data_gives_the_local_rows_and_refuses_gaps_and_repeats(
                               && $B finish gap.arrow --format csv -q"
         ),
     );
-    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(out.status.code(), Some(4));
     assert_eq!(stdout(&out), "");
     let err = stderr(&out);
     assert!(err.contains(&format!("covers {last} of {n} splits; missing: split {last}")), "{err}");
@@ -226,7 +226,7 @@ fn xargs_over_the_shared_data_gives_the_local_rows_and_refuses_gaps_and_repeats(
          && $B merge part*.arrow again.arrow -o twice.arrow"
     );
     let out = sh(t, &script);
-    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(out.status.code(), Some(4));
     let err = stderr(&out);
     assert!(err.contains("both partials cover split 3"), "{err}");
     assert!(err.contains("refused at again.arrow"), "{err}");

@@ -174,7 +174,8 @@ fn fold_groups(path: &Path, b: &RecordBatch, p: &mut Partial) -> Result<(), Exch
             })?;
             match i {
                 0 => agg.fields = fields,
-                _ => agg.merge(AggState { fields, ..agg.clone() }),
+                // Only the states are added: the row's count and times are already totals.
+                _ => agg.merge(AggState { count: 0, fields, ..agg }),
             }
         }
         p.body.tables[r].merge_group(k, agg);
@@ -232,4 +233,94 @@ fn list_range<'a, O: arrow_array::OffsetSizeTrait>(
     };
     let (a, b) = (offsets.get(row)?.as_usize(), offsets.get(row + 1)?.as_usize());
     Some((values, a..b))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use arrow_array::builder::{BinaryBuilder, ListBuilder, StringBuilder};
+    use std::collections::BTreeSet;
+
+    use crate::exchange::partial::{Body, Stamp};
+    use crate::group::FieldState;
+
+    fn stamp() -> Stamp {
+        let rule = crate::exchange::RuleStamp {
+            name: "r".into(),
+            id: String::new(),
+            version: "1".into(),
+            search: "| tstats values(Processes.user) from datamodel=Endpoint.Processes by \
+                     Processes.dest"
+                .into(),
+        };
+        Stamp {
+            tsreplay: "t".into(),
+            manifest: "m".into(),
+            splits: 2,
+            files: vec![],
+            unread: (vec![], vec![]),
+            profile: ("p".into(), "d".into()),
+            rules: vec![rule],
+        }
+    }
+
+    fn distinct(values: &[&str]) -> Vec<u8> {
+        let set: BTreeSet<Box<str>> = values.iter().map(|v| Box::from(*v)).collect();
+        encode_fields(&[FieldState::Distinct(set)])
+    }
+
+    /// Spark's aggregated form: one row per group with the count already summed and the
+    /// states of two splits listed, and one row listing both splits' stamps.
+    #[test]
+    fn spark_lists_of_states_merge_without_adding_the_count_again() {
+        let meta = |split: u32| {
+            let p = Partial {
+                stamp: stamp(),
+                covered: std::iter::once(split).collect(),
+                body: Body::new(1),
+            };
+            serde_json::to_string(&p.meta()).unwrap()
+        };
+        let mut states = ListBuilder::new(BinaryBuilder::new());
+        states.values().append_value(distinct(&["alice"]));
+        states.values().append_value(distinct(&["bob", "alice"]));
+        states.append(true);
+        states.append(true); // the stamp row: an empty list
+        let mut metas = ListBuilder::new(StringBuilder::new());
+        metas.append(true);
+        metas.values().append_value(meta(1));
+        metas.values().append_value(meta(0));
+        metas.append(true);
+        let columns: Vec<ArrayRef> = vec![
+            Arc::new(Int32Array::from(vec![Some(0), None])),
+            Arc::new(BinaryArray::from(vec![Some(&b"host"[..]), None])),
+            Arc::new(Int64Array::from(vec![Some(5), None])),
+            Arc::new(Int64Array::from(vec![Some(10), None])),
+            Arc::new(Int64Array::from(vec![Some(20), None])),
+            Arc::new(states.finish()),
+            Arc::new(metas.finish()),
+        ];
+        let batch = RecordBatch::try_from_iter(
+            ["rule", "key", "count", "first_time", "last_time", "state", "meta"]
+                .into_iter()
+                .zip(columns),
+        )
+        .unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("spark.arrow");
+        let file = std::fs::File::create(&path).unwrap();
+        let mut w = FileWriter::try_new(file, &batch.schema()).unwrap();
+        w.write(&batch).unwrap();
+        w.finish().unwrap();
+        let p = read(&path).unwrap();
+        assert_eq!(p.covered, [0, 1].into_iter().collect());
+        let groups: Vec<(&[u8], &AggState)> = p.body.tables[0].entries().collect();
+        let want = AggState {
+            count: 5,
+            min_time: 10,
+            max_time: 20,
+            fields: decode_fields(&distinct(&["alice", "bob"])).unwrap(),
+        };
+        assert_eq!(groups, [(&b"host"[..], &want)]);
+    }
 }
