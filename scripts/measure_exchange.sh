@@ -40,7 +40,8 @@ contract() { # file threads parallel
   "$bin" finish "$work/merged.arrow" --format csv -q > "$work/contract.csv"
 }
 spark_run() { # file
-  "$root/target/spark-venv/bin/python" - "$1" "$bin" > "$work/spark.csv" 2>/dev/null <<'PY'
+  PYSPARK_PYTHON="$root/target/spark-venv/bin/python" \
+    "$root/target/spark-venv/bin/python" - "$1" "$bin" > "$work/spark.csv" 2>"$work/spark.err" <<'PY'
 import sys
 from pyspark.sql import SparkSession
 import tsreplay_spark
