@@ -41,14 +41,19 @@ contract() { # file threads parallel
 }
 spark_run() { # file
   PYSPARK_PYTHON="$root/target/spark-venv/bin/python" \
-    "$root/target/spark-venv/bin/python" - "$1" "$bin" > "$work/spark.csv" 2>"$work/spark.err" <<'PY'
+    "$root/target/spark-venv/bin/python" - "$1" "$bin" "$work/spark-job.txt" > "$work/spark.csv" 2>"$work/spark.err" <<'PY'
 import sys
 from pyspark.sql import SparkSession
 import tsreplay_spark
 spark = (SparkSession.builder.master("local[2]").config("spark.driver.host", "127.0.0.1")
          .config("spark.driver.bindAddress", "127.0.0.1").config("spark.ui.enabled", "false")
          .config("spark.ui.showConsoleProgress", "false").getOrCreate())
-sys.stdout.write(tsreplay_spark.detect(spark, [sys.argv[1]], binary=sys.argv[2], threads=1))
+import time
+t0 = time.time()
+rows = tsreplay_spark.detect(spark, [sys.argv[1]], binary=sys.argv[2], threads=1)
+with open(sys.argv[3], "a") as f:
+    f.write(f"{time.time() - t0:.3f}\n")
+sys.stdout.write(rows)
 spark.stop()
 PY
 }
@@ -63,8 +68,13 @@ for f in sysmon-xml crowdstrike-json; do
   timed xargs "$f" contract "$file" 1 2
   cmp "$work/local.csv" "$work/contract.csv"
   if [ "$spark" = "--spark" ]; then
+    rm -f "$work/spark-job.txt"
     timed spark "$f" spark_run "$file"
     cmp "$work/local.csv" "$work/spark.csv"
+    r=0
+    while read -r secs; do
+      r=$((r + 1)); echo "$f,spark-job,$r,$secs" >> "$out/raw.csv"
+    done < "$work/spark-job.txt"
   fi
 done
 {
@@ -74,11 +84,14 @@ done
   echo "- machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(uname -r)"
   echo "- command: scripts/measure_exchange.sh $* (best of $runs; rows of every path equal)"
   echo
+  echo "spark: the whole Python process (session start included); spark-job: detect() alone,"
+  echo "in a started session."
+  echo
   echo "| input | path | best seconds | vs local |"
   echo "|---|---|---|---|"
   for f in sysmon-xml crowdstrike-json; do
     local_best=$(awk -F, -v f="$f" '$1 == f && $2 == "local" {print $4}' "$out/raw.csv" | best)
-    for p in cat local contract xargs spark; do
+    for p in cat local contract xargs spark spark-job; do
       b=$(awk -F, -v f="$f" -v p="$p" '$1 == f && $2 == p {print $4}' "$out/raw.csv" | best)
       [ -n "$b" ] || continue
       printf '| %s | %s | %.3f | %.2fx |\n' "$f" "$p" "$b" "$(echo "$b / $local_best" | bc -l)"
