@@ -15,6 +15,7 @@ use tsreplay::output::{self, write};
 
 use super::{OutFormat, RuleArgs};
 
+/// `tsreplay splits`.
 #[derive(Args)]
 pub struct SplitsArgs {
     /// Log files or folders (walked recursively).
@@ -31,6 +32,7 @@ pub struct SplitsArgs {
     output: Option<PathBuf>,
 }
 
+/// `tsreplay partial`.
 #[derive(Args)]
 pub struct PartialArgs {
     /// The manifest written by `tsreplay splits`.
@@ -64,6 +66,7 @@ pub struct PartialArgs {
     quiet: bool,
 }
 
+/// `tsreplay merge`.
 #[derive(Args)]
 pub struct MergeArgs {
     /// Partials (or merges) of one manifest and rule set.
@@ -74,6 +77,7 @@ pub struct MergeArgs {
     output: PathBuf,
 }
 
+/// `tsreplay finish`.
 #[derive(Args)]
 pub struct FinishArgs {
     /// A merge of partials that covers every split of the manifest.
@@ -92,6 +96,7 @@ pub struct FinishArgs {
     quiet: bool,
 }
 
+/// Plans the splits and writes the manifest; 2 when some input could not be read.
 pub fn splits(args: SplitsArgs) -> Result<u8, Error> {
     let forced = match &args.sourcetype {
         Some(st) => Some(Format::from_sourcetype(st).ok_or_else(|| Error::Sourcetype(st.clone()))?),
@@ -114,6 +119,7 @@ pub fn splits(args: SplitsArgs) -> Result<u8, Error> {
     Ok(if m.failed.is_empty() { 0 } else { 2 })
 }
 
+/// Runs one split and writes its partial; nothing is written when the run stopped early.
 pub fn partial(args: PartialArgs) -> Result<u8, Error> {
     let m = Manifest::read(&args.manifest)?;
     let listed = std::iter::once(&args.manifest).chain(&args.rules).chain(&args.rule.rule);
@@ -184,6 +190,7 @@ fn write_partial(path: &Path, p: &Partial) -> Result<(), Error> {
         .map_err(|e| Error::WriteFile(path.to_path_buf(), e))
 }
 
+/// Merges partials in the order given, refusing the first one that does not fit.
 pub fn merge(args: MergeArgs) -> Result<u8, Error> {
     super::refuse_output_onto(&args.output, args.parts.iter())?;
     let mut merged: Option<Partial> = None;
@@ -207,6 +214,7 @@ fn in_file(path: &Path, e: tsreplay::exchange::ExchangeError) -> Error {
     Error::Exchange(e)
 }
 
+/// Prints the rows of a complete merge, as `run` prints them.
 pub fn finish(args: FinishArgs) -> Result<u8, Error> {
     let tz = output::time_zone(&args.tz)?;
     if let Some(out) = &args.output {

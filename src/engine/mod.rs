@@ -16,7 +16,11 @@ use crate::cim::{mapping, Mapper, Profile, Unmapped};
 use crate::event::json::{self, JsonSkip};
 use crate::event::xml::{self, Extracted};
 use crate::event::{Projection, RawEvent};
-use crate::exchange::{Body, ExchangeError, Manifest, Partial, RuleStamp, Split, Stamp};
+mod distributed;
+
+pub use distributed::{finish_partial, run_split};
+
+use crate::exchange::{Body, Manifest, RuleStamp, Stamp};
 use crate::group::Dropped;
 use crate::input::evtx::{self as evtx_input, Item};
 use crate::input::frame::{self, XmlItem};
@@ -427,106 +431,6 @@ pub fn run_set(set: &RuleSet, paths: &[PathBuf], opts: &Options) -> SetReport {
         log::debug!("engine: stopped before the end of the input: {why:?}");
     }
     report
-}
-
-/// Runs every rule of `set` over split `id` of `manifest`: the records that start in the
-/// split's byte range (or its EVTX chunks, or its whole file). Says why reading stopped
-/// early, if it did: such a partial is incomplete and must not be merged.
-pub fn run_split(
-    set: &RuleSet,
-    manifest: &Manifest,
-    id: u32,
-    opts: &Options,
-) -> Result<(Partial, Option<Stopped>), ExchangeError> {
-    let started = Instant::now();
-    let split = manifest.split(id)?;
-    let listed = &manifest.files[split.file as usize];
-    manifest.check_unchanged(listed)?;
-    let format = manifest.format_of(listed);
-    let (files, streams) = match input::open(&listed.path, Some(format), opts.chunk_size) {
-        Opened::File(f) => (vec![f], Vec::new()),
-        Opened::Stream(s) => (Vec::new(), vec![s]),
-        Opened::Empty(_) => (Vec::new(), Vec::new()),
-        Opened::Failed(e) => {
-            return Err(ExchangeError::FileUnreadable { path: e.path, reason: e.reason })
-        }
-    };
-    let jobs = match files.first() {
-        Some(_) if listed.whole => plan_jobs(&files, opts.chunk_size),
-        Some(f) => split_jobs(f, split, opts.chunk_size),
-        None => Vec::new(),
-    };
-    let pool = thread_pool(opts.threads);
-    let (mut body, stopped) = read_parts(set, &files, streams, &jobs, opts, &pool);
-    body.stats.remap_files(|_| split.file as usize);
-    body.seconds = started.elapsed().as_secs_f64();
-    let covered = std::iter::once(id).collect();
-    Ok((Partial { stamp: set.stamp(manifest), covered, body }, stopped))
-}
-
-/// The jobs of one split of file `f` (file 0 of the run).
-fn split_jobs(f: &InputFile, split: Split, chunk_size: usize) -> Vec<Job> {
-    let (start, end) = (split.start as usize, split.end as usize);
-    if f.format == Format::Evtx {
-        let chunks = input::split::owned_chunks(f.data().len(), start, end);
-        return vec![Job::EvtxChunks { file: 0, chunks }];
-    }
-    let owned = input::split::owned_text(f.data(), f.format, start, end);
-    frame::split(&f.data()[owned.clone()], f.format, chunk_size)
-        .into_iter()
-        .map(|r| Job::Text { file: 0, range: r.start + owned.start..r.end + owned.start })
-        .collect()
-}
-
-/// Turns a merge of partials that covers every split into each rule's rows, through the same
-/// `finish_body` a local run ends with. The rules are compiled back from their stamped
-/// searches; every group is checked against its rule first.
-pub fn finish_partial(
-    p: Partial,
-    tz: &jiff::tz::TimeZone,
-    threads: usize,
-) -> Result<(Vec<Plan>, SetReport), ExchangeError> {
-    p.check_complete()?;
-    let plans = p.stamp.rules.iter().map(recompile).collect::<Result<Vec<Plan>, _>>()?;
-    for ((plan, table), rule) in plans.iter().zip(&p.body.tables).zip(&p.stamp.rules) {
-        for (key, state) in table.entries() {
-            crate::group::encode::check_fits(plan, key, state).map_err(|source| {
-                let path = PathBuf::from("(merged partial)");
-                ExchangeError::State { path, rule: rule.name.clone(), source }
-            })?;
-        }
-    }
-    let mut summary = Summary {
-        files: p.stamp.files.clone(),
-        failed: p.stamp.unread.0.clone(),
-        empty: p.stamp.unread.1.clone(),
-        ..Summary::default()
-    };
-    let mut body = p.body;
-    body.failed.sort();
-    body.changed.sort();
-    summary.failed.append(&mut body.failed);
-    let refs: Vec<&Plan> = plans.iter().collect();
-    let report = finish_body(&refs, body, summary, tz, &thread_pool(threads));
-    Ok((plans, report))
-}
-
-/// Compiles a stamped rule back into its plan, checking that it is the same search.
-fn recompile(r: &RuleStamp) -> Result<Plan, ExchangeError> {
-    let det = Detection {
-        name: r.name.clone(),
-        id: (!r.id.is_empty()).then(|| r.id.clone()),
-        version: Some(serde_yaml_ng::Value::String(r.version.clone())),
-        status: None,
-        search: r.search.clone(),
-        doc: serde_yaml_ng::Value::Null,
-    };
-    let failed = |e| ExchangeError::Recompile { rule: r.name.clone(), source: Some(Box::new(e)) };
-    let plan = plan::compile(&det, &MacroTable::with_defaults()).map_err(failed)?;
-    if plan.search != r.search {
-        return Err(ExchangeError::Recompile { rule: r.name.clone(), source: None });
-    }
-    Ok(plan)
 }
 
 /// Reads the `jobs` of `files`, then every stream, into one body; says why reading stopped
