@@ -185,15 +185,7 @@ fn fold_groups(path: &Path, b: &RecordBatch, p: &mut Partial) -> Result<(), Exch
 
 /// The byte strings of one cell: a binary value (none when null) or a list of them.
 fn blobs(col: &ArrayRef, row: usize) -> Option<Vec<&[u8]>> {
-    if col.is_null(row) {
-        return Some(Vec::new());
-    }
-    let (values, range) = match col.data_type() {
-        DataType::List(_) => list_range(col.as_list::<i32>().value_offsets(), row, col)?,
-        DataType::LargeList(_) => list_range(col.as_list::<i64>().value_offsets(), row, col)?,
-        _ => (col, row..row + 1),
-    };
-    let present = range.filter(|i| !values.is_null(*i));
+    let (values, present) = cell(col, row)?;
     match values.data_type() {
         DataType::Binary => Some(present.map(|i| values.as_binary::<i32>().value(i)).collect()),
         DataType::LargeBinary => {
@@ -205,15 +197,7 @@ fn blobs(col: &ArrayRef, row: usize) -> Option<Vec<&[u8]>> {
 
 /// The texts of one cell: a string (none when null) or a list of them.
 fn texts(col: &ArrayRef, row: usize) -> Option<Vec<&str>> {
-    if col.is_null(row) {
-        return Some(Vec::new());
-    }
-    let (values, range) = match col.data_type() {
-        DataType::List(_) => list_range(col.as_list::<i32>().value_offsets(), row, col)?,
-        DataType::LargeList(_) => list_range(col.as_list::<i64>().value_offsets(), row, col)?,
-        _ => (col, row..row + 1),
-    };
-    let present = range.filter(|i| !values.is_null(*i));
+    let (values, present) = cell(col, row)?;
     match values.data_type() {
         DataType::Utf8 => Some(present.map(|i| values.as_string::<i32>().value(i)).collect()),
         DataType::LargeUtf8 => Some(present.map(|i| values.as_string::<i64>().value(i)).collect()),
@@ -221,18 +205,29 @@ fn texts(col: &ArrayRef, row: usize) -> Option<Vec<&str>> {
     }
 }
 
-/// The child values of a list column and the positions of row `row`'s elements in them.
-fn list_range<'a, O: arrow_array::OffsetSizeTrait>(
-    offsets: &[O],
-    row: usize,
-    col: &'a ArrayRef,
-) -> Option<(&'a ArrayRef, std::ops::Range<usize>)> {
-    let values = match col.data_type() {
-        DataType::List(_) => col.as_list::<i32>().values(),
-        _ => col.as_list::<i64>().values(),
+/// The positions between two list offsets.
+fn span<O: Copy + TryInto<usize>>(a: &O, b: &O) -> Option<std::ops::Range<usize>> {
+    Some((*a).try_into().ok()?..(*b).try_into().ok()?)
+}
+
+/// Where one cell's values are: the column itself at `row`, or a list row's elements in the
+/// list's child values; null values and null lists hold none.
+fn cell(col: &ArrayRef, row: usize) -> Option<(&ArrayRef, impl Iterator<Item = usize> + '_)> {
+    let (values, range) = match col.data_type() {
+        _ if col.is_null(row) => (col, 0..0),
+        DataType::List(_) => {
+            let list = col.as_list::<i32>();
+            let o = list.value_offsets();
+            (list.values(), span(o.get(row)?, o.get(row + 1)?)?)
+        }
+        DataType::LargeList(_) => {
+            let list = col.as_list::<i64>();
+            let o = list.value_offsets();
+            (list.values(), span(o.get(row)?, o.get(row + 1)?)?)
+        }
+        _ => (col, row..row + 1),
     };
-    let (a, b) = (offsets.get(row)?.as_usize(), offsets.get(row + 1)?.as_usize());
-    Some((values, a..b))
+    Some((values, range.filter(move |i| !values.is_null(*i))))
 }
 
 #[cfg(test)]
