@@ -22,13 +22,7 @@ fn run_case(dir: &Path) -> Vec<String> {
     let mut failures = Vec::new();
     let expected = fs::read_to_string(dir.join("expected.csv")).expect("expected.csv");
     let extra = fs::read_to_string(dir.join("args")).unwrap_or_default();
-    let mut inputs: Vec<String> = fs::read_dir(dir)
-        .expect("case folder")
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.file_name().is_some_and(|n| n.to_string_lossy().starts_with("input_")))
-        .map(|p| s(&p).to_string())
-        .collect();
-    inputs.sort();
+    let inputs = common::inputs_of(dir);
     assert!(!inputs.is_empty(), "{}: no input_* files", dir.display());
     let rule = dir.join("rule.yml");
     for variant in VARIANTS {

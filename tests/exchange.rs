@@ -9,7 +9,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use common::{root, s, shared_data, stderr, stdout, tsreplay};
+use common::{inputs_of, root, s, shared_data, stderr, stdout, tsreplay};
 
 /// A merge order for the partials of a run.
 #[derive(Clone, Copy, Debug)]
@@ -90,17 +90,6 @@ fn merge_in(tmp: &Path, mut parts: Vec<PathBuf>, order: Order) -> Result<PathBuf
             Ok(parts.pop().expect("one merge is left"))
         }
     }
-}
-
-fn inputs_of(dir: &Path) -> Vec<String> {
-    let mut inputs: Vec<String> = fs::read_dir(dir)
-        .expect("case folder")
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.file_name().is_some_and(|n| n.to_string_lossy().starts_with("input_")))
-        .map(|p| s(&p).to_string())
-        .collect();
-    inputs.sort();
-    inputs
 }
 
 fn case_dirs(under: &str) -> Vec<PathBuf> {

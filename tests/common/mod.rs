@@ -101,3 +101,15 @@ pub const EVENT: &str = concat!(
 pub fn event(guid: usize, cmd: &str) -> String {
     EVENT.replace("{GUID}", &format!("{guid:012}")).replace("{CMD}", cmd)
 }
+
+/// The `input_*` files of a case folder, sorted, as text paths.
+pub fn inputs_of(dir: &Path) -> Vec<String> {
+    let mut inputs: Vec<String> = std::fs::read_dir(dir)
+        .expect("case folder")
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.file_name().is_some_and(|n| n.to_string_lossy().starts_with("input_")))
+        .map(|p| s(&p).to_string())
+        .collect();
+    inputs.sort();
+    inputs
+}
