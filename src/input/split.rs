@@ -44,8 +44,9 @@ pub fn owned_chunks(len: usize, start: usize, end: usize) -> Range<u64> {
 }
 
 /// Cuts a file of `len` bytes into splits of about `size` bytes: byte ranges for text, and
-/// ranges on chunk boundaries for EVTX (the file header goes with the first). Every split
-/// is non-empty; an empty file has none.
+/// ranges on chunk boundaries for EVTX (the file header goes with the first). A tail shorter
+/// than an eighth of a split joins the split before it, so a file of 1 GiB and a few bytes
+/// is not a task of its own. Every split is non-empty; an empty file has none.
 pub fn cut(len: usize, format: Format, size: usize) -> Vec<Range<usize>> {
     let size = size.max(1);
     let step = match format {
@@ -58,6 +59,9 @@ pub fn cut(len: usize, format: Format, size: usize) -> Vec<Range<usize>> {
         let mut end = start.saturating_add(step).min(len);
         if format == Format::Evtx && start == 0 {
             end = (FILE_HEADER + step).min(len);
+        }
+        if len - end < step / 8 {
+            end = len;
         }
         out.push(start..end);
         start = end;
@@ -109,11 +113,19 @@ mod tests {
 
     #[test]
     fn evtx_splits_own_whole_chunks() {
-        let len = FILE_HEADER + 3 * CHUNK_SIZE + 100;
+        // Three chunks and a cut fourth of 10,000 bytes (more than an eighth of a chunk).
+        let len = FILE_HEADER + 3 * CHUNK_SIZE + 10_000;
         let splits = cut(len, Format::Evtx, CHUNK_SIZE);
         assert_eq!(splits.len(), 4);
         let chunks: Vec<_> = splits.iter().map(|r| owned_chunks(len, r.start, r.end)).collect();
         assert_eq!(chunks, [0..1, 1..2, 2..3, 3..4]);
+        // A cut fourth of 100 bytes joins the third split.
+        let len = FILE_HEADER + 3 * CHUNK_SIZE + 100;
+        let chunks: Vec<_> = cut(len, Format::Evtx, CHUNK_SIZE)
+            .iter()
+            .map(|r| owned_chunks(len, r.start, r.end))
+            .collect();
+        assert_eq!(chunks, [0..1, 1..2, 2..4]);
         assert_eq!(owned_chunks(len, 0, len), 0..4);
     }
 }
