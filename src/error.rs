@@ -65,6 +65,8 @@ pub enum UsageError {
     NoRuleCompiled,
     /// `partial --rules` met detection files it cannot read.
     RulesUnreadable,
+    /// `splits --size 0`.
+    ZeroSplitSize,
 }
 
 impl Error {
@@ -81,6 +83,7 @@ impl Error {
             | Error::Usage(_)
             | Error::Junit(_) => 2,
             Error::Stopped(_) => 3,
+            Error::Exchange(e) if e.is_unreadable_or_usage() => 2,
             Error::Exchange(_) => 4,
         }
     }
@@ -115,6 +118,9 @@ impl fmt::Display for Error {
                 f,
                 "no detection under --rules compiled (`tsreplay catalog PATH` gives the reasons)"
             ),
+            Error::Usage(UsageError::ZeroSplitSize) => {
+                write!(f, "--size 0: a split must hold at least one byte")
+            }
             Error::Usage(UsageError::RulesUnreadable) => write!(
                 f,
                 "some detection files under --rules could not be read (named above); a partial \

@@ -182,6 +182,9 @@ fn parse_size(text: &str) -> Result<u64, String> {
         "kib" => 1 << 10,
         "mib" => 1 << 20,
         "gib" => 1 << 30,
+        u if u.starts_with('.') => {
+            return Err(format!("`{text}`: sizes are whole numbers (write 1536KiB for 1.5MiB)"))
+        }
         _ => return Err(format!("`{text}`: unknown size unit")),
     };
     n.checked_mul(mult).ok_or_else(|| format!("`{text}` is too large"))
@@ -457,10 +460,7 @@ fn replay(args: &ReplayArgs) -> Result<(Detection, engine::Compiled, engine::Rep
         // No table will be printed: the summary must not count rows.
         report.summary.rows = 0;
     }
-    let summary =
-        if args.quiet { report.summary.render_failures() } else { report.summary.render() };
-    // A summary that cannot be written (stderr closed or full) is not worth a panic.
-    let _ = std::io::stderr().lock().write_all(summary.as_bytes());
+    print_summary(&report.summary, args.quiet);
     if let Some(engine::Stopped::MaxGroups(n)) = report.stopped {
         return Err(Error::Stopped(StopError::MaxGroups(n)));
     }
@@ -468,6 +468,8 @@ fn replay(args: &ReplayArgs) -> Result<(Detection, engine::Compiled, engine::Rep
 }
 
 fn run(args: RunArgs) -> Result<u8, Error> {
+    // Caught from the start: a signal while the rules compile stops the run before it reads.
+    interrupt_flag();
     if args.findings && matches!(args.format, OutFormat::Csv) {
         return Err(Error::Usage(UsageError::FindingsInCsv));
     }
@@ -599,6 +601,7 @@ fn run_rules(args: RunArgs) -> Result<u8, Error> {
     let rules = cat.rules();
     say_compiled(rules.len(), cat.entries.len());
     if rules.is_empty() {
+        say_unreadable(&cat);
         return Err(Error::Usage(UsageError::NoRuleCompiled));
     }
     let by_fields = rules.iter().map(|r| r.plan.by.len()).max().unwrap_or(1);
@@ -657,6 +660,13 @@ fn say_compiled(compiled: usize, found: usize) {
         std::io::stderr(),
         "tsreplay: {compiled} of {found} detections compiled and run in one pass{rest}"
     );
+}
+
+/// The summary of a one-rule run on stderr (only the failures with `quiet`).
+fn print_summary(summary: &tsreplay::output::stats::Summary, quiet: bool) {
+    let text = if quiet { summary.render_failures() } else { summary.render() };
+    // A summary that cannot be written (stderr closed or full) is not worth a panic.
+    let _ = std::io::stderr().lock().write_all(text.as_bytes());
 }
 
 /// The run summary of a rule set, with the rules that returned rows and the busiest ones.

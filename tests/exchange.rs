@@ -229,3 +229,59 @@ fn xargs_over_the_shared_data_gives_the_local_rows_and_refuses_gaps_and_repeats(
     );
     assert_eq!(stdout(&out), stdout(&local));
 }
+
+#[test]
+fn finish_prints_a_rules_run_per_rule_as_run_rules_does() {
+    let dir = root().join("fixtures/cases/bits_job_persistence_v13_full");
+    let rule = dir.join("rule.yml");
+    let expected = fs::read_to_string(dir.join("expected.csv")).unwrap();
+    // `run --rules` tags each row with the rule's name and id (rule.yml has no id).
+    let yaml = fs::read_to_string(&rule).unwrap();
+    assert!(yaml.starts_with("name: BITS Job Persistence\n") && !yaml.contains("\nid:"));
+    let tag = "BITS Job Persistence,";
+    let mut lines = expected.lines();
+    let mut want = format!("rule,rule_id,{}\n", lines.next().unwrap());
+    for l in lines {
+        want.push_str(&format!("{tag},{l}\n"));
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let got =
+        contract(tmp.path(), &["--rules", s(&rule)], &inputs_of(&dir), "2KiB", Order::Tree, &[]);
+    assert_eq!(got.as_deref(), Ok(want.as_str()));
+}
+
+#[test]
+fn unreadable_files_and_bad_requests_exit_2_refusals_exit_4() {
+    let tmp = tempfile::tempdir().unwrap();
+    let t = tmp.path();
+    let missing = t.join("nope.json");
+    let out = tsreplay(&["partial", s(&missing), "--split", "0", "-o", s(&t.join("p.arrow"))]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    let input = root().join("fixtures/cases/crowdstrike_fdr/input_falcon.json");
+    let out = tsreplay(&["splits", s(&input), "--size", "0"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("--size 0"), "{}", stderr(&out));
+    let empty = t.join("empty");
+    fs::create_dir(&empty).unwrap();
+    let out = tsreplay(&["splits", s(&empty)]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("no split"), "{}", stderr(&out));
+    let m = t.join("m.json");
+    assert!(tsreplay(&["splits", s(&input), "-q", "-o", s(&m)]).status.success());
+    let out = tsreplay(&["partial", s(&m), "--split", "1", "-o", s(&t.join("p.arrow"))]);
+    assert_eq!(out.status.code(), Some(2), "one split, numbered 0: {}", stderr(&out));
+    assert!(stderr(&out).contains("has splits 0 to 0"), "{}", stderr(&out));
+    // A data file touched after `splits`: its ranges may no longer be its records.
+    let copy = t.join("falcon.json");
+    fs::copy(&input, &copy).unwrap();
+    assert!(tsreplay(&["splits", s(&copy), "-q", "-o", s(&m)]).status.success());
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    fs::write(&copy, fs::read(&input).unwrap()).unwrap();
+    let out = tsreplay(&["partial", s(&m), "--split", "0", "-o", s(&t.join("p.arrow"))]);
+    assert_eq!(out.status.code(), Some(4), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("it was modified since the manifest was made"),
+        "{}",
+        stderr(&out)
+    );
+}

@@ -86,9 +86,19 @@ class SparkContract(unittest.TestCase):
         self.assertGreater(len(want.splitlines()), 100)
         self.assertEqual(got, want)
 
-    def test_default_rule_through_detect(self):
-        got = tsreplay_spark.detect(self.spark, [DATA], binary=BIN, splitSize="1MiB")
+    def test_default_rule_through_detect_warns_of_inputs_not_read(self):
+        # ../shared/data holds two Markdown files and a Winlogbeat JSON document.
+        with self.assertWarnsRegex(UserWarning, r"not read: .*PROVENANCE\.md"):
+            got = tsreplay_spark.detect(self.spark, [DATA], binary=BIN, splitSize="1MiB")
         self.assertEqual(got, local_rows())
+
+    def test_no_input_and_a_mistyped_rules_path_are_errors_that_say_why(self):
+        empty = os.path.join(self.tmp, "empty-folder")
+        os.makedirs(empty, exist_ok=True)
+        with self.assertRaisesRegex(Exception, "no split: the paths hold no file"):
+            tsreplay_spark.detect(self.spark, [empty], binary=BIN)
+        with self.assertRaisesRegex(Exception, "wrote nothing: .*cannot read rule"):
+            tsreplay_spark.detect(self.spark, [DATA], binary=BIN, rules=RULES + "-typo")
 
     def test_a_split_counted_twice_is_refused(self):
         df = self.read()

@@ -17,6 +17,7 @@ import os
 import shutil
 import subprocess
 import tempfile
+import warnings
 
 from pyspark.sql.datasource import DataSource, DataSourceReader, InputPartition
 
@@ -44,6 +45,8 @@ def _binary(options):
         raise TsreplayError(
             "no tsreplay binary: give the `binary` option, set TSREPLAY_BIN, or put tsreplay "
             "on the PATH of the driver and every executor")
+    if not (os.path.isfile(found) and os.access(found, os.X_OK)):
+        raise TsreplayError(f"the tsreplay binary {found!r} is not an executable file")
     return found
 
 
@@ -74,6 +77,9 @@ class TsreplayReader(DataSourceReader):
         # Exit 2 names inputs that cannot be read; the manifest lists them and `finish`
         # reports them again.
         done = _run(cmd, allowed=(0, 2))
+        if not done.stdout:
+            err = done.stderr.decode("utf-8", "replace").strip()
+            raise TsreplayError(f"splits made no manifest: {err}")
         self.manifest = done.stdout.decode("utf-8")
 
     def partitions(self):
@@ -83,6 +89,8 @@ class TsreplayReader(DataSourceReader):
     def read(self, partition):
         import pyarrow as pa
 
+        if partition is None:  # Spark's call for a plan with no partitions.
+            return
         with tempfile.TemporaryDirectory(prefix="tsreplay-") as tmp:
             manifest = os.path.join(tmp, "manifest.json")
             with open(manifest, "w", encoding="utf-8") as f:
@@ -93,7 +101,10 @@ class TsreplayReader(DataSourceReader):
             for name, flag in _RULE_OPTIONS.items():
                 if name in self.options:
                     cmd += [flag, self.options[name]]
-            _run(cmd, allowed=(0, 2))
+            done = _run(cmd, allowed=(0, 2))
+            if not os.path.exists(out):
+                err = done.stderr.decode("utf-8", "replace").strip()
+                raise TsreplayError(f"partial of split {partition.value} wrote nothing: {err}")
             reader = pa.ipc.open_file(out)
             for i in range(reader.num_record_batches):
                 yield reader.get_batch(i)
@@ -149,7 +160,16 @@ def finish(merged, fmt="csv", tz="UTC", binary=None):
             with pa.ipc.new_file(sink, table.schema) as writer:
                 writer.write_table(table)
         cmd = [_binary({"binary": binary}), "finish", path, "--format", fmt, "--tz", tz, "-q"]
-        return _run(cmd, allowed=(0, 2)).stdout.decode("utf-8")
+        done = _run(cmd, allowed=(0, 2))
+    # Exit 2 either names inputs not read (the rows stand) or is an error (no rows).
+    lines = done.stderr.decode("utf-8", "replace").splitlines()
+    errors = [line for line in lines if line.startswith("tsreplay: ")]
+    if errors:
+        raise TsreplayError("finish: " + " ".join(errors))
+    for line in lines:
+        if line.strip():
+            warnings.warn(f"tsreplay: {line.strip()}", stacklevel=2)
+    return done.stdout.decode("utf-8")
 
 
 def detect(spark, paths, fmt="csv", tz="UTC", **options):

@@ -30,6 +30,9 @@ pub struct SplitsArgs {
     /// Write the manifest to FILE instead of standard output.
     #[arg(short, long, value_name = "FILE")]
     output: Option<PathBuf>,
+    /// Say nothing on stderr but failures.
+    #[arg(short, long)]
+    quiet: bool,
 }
 
 /// `tsreplay partial`.
@@ -75,6 +78,9 @@ pub struct MergeArgs {
     /// The merged partial to write.
     #[arg(short, long, value_name = "MERGED", required = true)]
     output: PathBuf,
+    /// Say nothing on stderr but failures.
+    #[arg(short, long)]
+    quiet: bool,
 }
 
 /// `tsreplay finish`.
@@ -102,40 +108,52 @@ pub fn splits(args: SplitsArgs) -> Result<u8, Error> {
         Some(st) => Some(Format::from_sourcetype(st).ok_or_else(|| Error::Sourcetype(st.clone()))?),
         None => None,
     };
+    if args.size == 0 {
+        return Err(Error::Usage(UsageError::ZeroSplitSize));
+    }
     let m = Manifest::plan(&args.paths, args.size, forced);
+    let mut err = std::io::stderr().lock();
+    for (p, why) in &m.failed {
+        let p = write::visible(&p.display().to_string());
+        let _ = writeln!(err, "  not read: {p}: {}", write::visible(why));
+    }
+    if m.splits.is_empty() {
+        return Err(Error::Exchange(tsreplay::exchange::ExchangeError::NoSplits));
+    }
     let text = m.to_json();
     match &args.output {
         Some(path) => output::atomic::write_file(path, |w| w.write_all(text.as_bytes()))
             .map_err(|e| Error::WriteFile(path.clone(), e))?,
         None => super::print_stdout(text.as_bytes())?,
     }
-    let mut err = std::io::stderr().lock();
     let (files, splits) = (m.files.len(), m.splits.len());
-    let _ = writeln!(err, "tsreplay splits: {files} files in {splits} splits (manifest {})", m.id);
-    for (p, why) in &m.failed {
-        let p = write::visible(&p.display().to_string());
-        let _ = writeln!(err, "  not read: {p}: {}", write::visible(why));
+    if !args.quiet {
+        let id = &m.id;
+        let _ = writeln!(err, "tsreplay splits: {files} files in {splits} splits (manifest {id})");
     }
     Ok(if m.failed.is_empty() { 0 } else { 2 })
 }
 
 /// Runs one split and writes its partial; nothing is written when the run stopped early.
 pub fn partial(args: PartialArgs) -> Result<u8, Error> {
+    // Caught from the start: a signal while the rules compile stops the run before it reads.
+    let interrupt = super::interrupt_flag();
     let m = Manifest::read(&args.manifest)?;
     let listed = std::iter::once(&args.manifest).chain(&args.rules).chain(&args.rule.rule);
     let data: Vec<PathBuf> = m.files.iter().map(|f| f.path.clone()).collect();
     super::refuse_output_onto(&args.output, listed.chain(&data))?;
-    let set = rule_set(&args.rule, &args.rules)?;
+    let (set, catalog) = rule_set(&args.rule, &args.rules, args.quiet)?;
     let by_fields = set.rules.iter().map(|r| r.plan.by.len()).max().unwrap_or(1);
     let opts = engine::Options {
         threads: usize::from(args.threads),
         chunk_size: args.chunk_size,
         prefilter: !args.no_prefilter,
         max_groups: args.max_groups.unwrap_or_else(|| engine::default_max_groups(by_fields)),
-        interrupt: Some(super::interrupt_flag()),
+        interrupt: Some(interrupt),
         ..engine::Options::default()
     };
-    let (p, stopped) = engine::run_split(&set, &m, args.split, &opts)?;
+    let (mut p, stopped) = engine::run_split(&set, &m, args.split, &opts)?;
+    p.stamp.catalog = catalog;
     match stopped {
         Some(engine::Stopped::MaxGroups(n)) => return Err(Error::Stopped(StopError::MaxGroups(n))),
         Some(engine::Stopped::Interrupted) => {
@@ -165,24 +183,32 @@ pub fn partial(args: PartialArgs) -> Result<u8, Error> {
     Ok(if p.body.failed.is_empty() { 0 } else { 2 })
 }
 
-/// The rules of `--rule` (or the embedded default) or of `--rules`.
-fn rule_set(rule: &RuleArgs, rules: &[PathBuf]) -> Result<RuleSet, Error> {
+/// The rules of `--rule` (or the embedded default), or of `--rules` with how many compiled
+/// of how many were found.
+fn rule_set(
+    rule: &RuleArgs,
+    rules: &[PathBuf],
+    quiet: bool,
+) -> Result<(RuleSet, Option<(usize, usize)>), Error> {
     if rules.is_empty() {
-        return Ok(RuleSet::new(vec![super::compile(rule)?]));
+        return Ok((RuleSet::new(vec![super::compile(rule)?]), None));
     }
     let profile = super::load_profile(rule.profile.as_deref())?;
     let cat = tsreplay::catalog::load(rules, &rule.macros, &profile, true)?;
-    let compiled = cat.rules();
-    super::say_compiled(compiled.len(), cat.entries.len());
-    if compiled.is_empty() {
-        return Err(Error::Usage(UsageError::NoRuleCompiled));
-    }
     if super::say_unreadable(&cat) != 0 {
         // A partial must hold the same rules wherever it runs: a file that one task cannot
         // read would make its stamp differ from the others'.
         return Err(Error::Usage(UsageError::RulesUnreadable));
     }
-    Ok(RuleSet::new(compiled))
+    let compiled = cat.rules();
+    let counts = (compiled.len(), cat.entries.len());
+    if !quiet {
+        super::say_compiled(counts.0, counts.1);
+    }
+    if compiled.is_empty() {
+        return Err(Error::Usage(UsageError::NoRuleCompiled));
+    }
+    Ok((RuleSet::new(compiled), Some(counts)))
 }
 
 fn write_partial(path: &Path, p: &Partial) -> Result<(), Error> {
@@ -203,8 +229,10 @@ pub fn merge(args: MergeArgs) -> Result<u8, Error> {
     }
     let merged = merged.ok_or(tsreplay::exchange::ExchangeError::NothingToMerge)?;
     write_partial(&args.output, &merged)?;
-    let (have, total) = (merged.covered.len(), merged.stamp.splits);
-    let _ = writeln!(std::io::stderr(), "tsreplay merge: {have} of {total} splits covered");
+    if !args.quiet {
+        let (have, total) = (merged.covered.len(), merged.stamp.splits);
+        let _ = writeln!(std::io::stderr(), "tsreplay merge: {have} of {total} splits covered");
+    }
     Ok(0)
 }
 
@@ -221,18 +249,28 @@ pub fn finish(args: FinishArgs) -> Result<u8, Error> {
         super::refuse_output_onto(out, std::iter::once(&args.merged))?;
     }
     let p = ipc::read(&args.merged)?;
+    let catalog = p.stamp.catalog;
     let (plans, report) = engine::finish_partial(p, &tz, 0)?;
-    let names: Vec<&str> = plans.iter().map(|p| p.name.as_str()).collect();
-    super::print_set_summary(&names, &report, args.quiet);
+    match catalog {
+        Some((compiled, found)) => {
+            if !args.quiet {
+                super::say_compiled(compiled, found);
+            }
+            let names: Vec<&str> = plans.iter().map(|p| p.name.as_str()).collect();
+            super::print_set_summary(&names, &report, args.quiet);
+        }
+        None => super::print_summary(&report.summary, args.quiet),
+    }
     let format = super::out_format(args.format);
     let tables: Vec<write::RuleTable<'_>> = plans
         .iter()
         .zip(&report.rules)
         .map(|(p, o)| write::RuleTable { name: &p.name, id: &p.id, table: &o.table })
         .collect();
-    let render = |out: &mut dyn Write| match tables.as_slice() {
-        [one] => write::write_table(out, one.table, format),
-        many => write::write_rule_tables(out, many, format),
+    // As `run` prints them: a `--rule` table plain, `--rules` tables per rule.
+    let render = |out: &mut dyn Write| match (tables.as_slice(), catalog) {
+        ([one], None) => write::write_table(out, one.table, format),
+        (many, _) => write::write_rule_tables(out, many, format),
     };
     if let Some(code) = super::deliver(args.output.as_deref(), false, &render)? {
         return Ok(code);

@@ -84,8 +84,9 @@ pub fn finish_partial(
     }
     let mut summary = Summary {
         files: p.stamp.files.clone(),
-        failed: p.stamp.unread.0.clone(),
-        empty: p.stamp.unread.1.clone(),
+        failed: p.stamp.unread.failed.clone(),
+        empty: p.stamp.unread.empty.clone(),
+        repeated_paths: p.stamp.unread.repeated,
         ..Summary::default()
     };
     let mut body = p.body;

@@ -168,7 +168,12 @@ impl RuleSet {
             manifest: manifest.id.clone(),
             splits: manifest.splits.len() as u32,
             files: manifest.files.iter().map(|f| f.path.clone()).collect(),
-            unread: (manifest.failed.clone(), manifest.empty.clone()),
+            unread: crate::exchange::Unread {
+                failed: manifest.failed.clone(),
+                empty: manifest.empty.clone(),
+                repeated: manifest.repeated_paths,
+            },
+            catalog: None,
             profile: (profile.origin.clone(), crate::exchange::digest(&sections)),
             rules,
         }

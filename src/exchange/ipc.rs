@@ -253,7 +253,8 @@ mod tests {
             manifest: "m".into(),
             splits: 2,
             files: vec![],
-            unread: (vec![], vec![]),
+            unread: Default::default(),
+            catalog: None,
             profile: ("p".into(), "d".into()),
             rules: vec![rule],
         }

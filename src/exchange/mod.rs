@@ -15,7 +15,7 @@ pub mod partial;
 use std::path::PathBuf;
 
 pub use manifest::{Manifest, Split};
-pub use partial::{Body, Partial, RuleStamp, Stamp};
+pub use partial::{Body, Partial, RuleStamp, Stamp, Unread};
 
 /// Why a manifest or partial could not be made, read, merged or finished.
 #[derive(Debug)]
@@ -107,6 +107,22 @@ pub enum ExchangeError {
     },
     /// No partial was given to merge.
     NothingToMerge,
+    /// The paths hold nothing to split (no file, or only empty or unreadable ones).
+    NoSplits,
+}
+
+impl ExchangeError {
+    /// Whether this is a file that could not be read or a request that cannot be met (exit
+    /// status 2), rather than a refusal of the contract (exit status 4).
+    pub fn is_unreadable_or_usage(&self) -> bool {
+        matches!(
+            self,
+            ExchangeError::Io { .. }
+                | ExchangeError::NoSuchSplit { .. }
+                | ExchangeError::NothingToMerge
+                | ExchangeError::NoSplits
+        )
+    }
 }
 
 impl std::fmt::Display for ExchangeError {
@@ -123,9 +139,12 @@ impl std::fmt::Display for ExchangeError {
                  again with `tsreplay splits`",
                 p.display()
             ),
+            E::NoSuchSplit { split, splits: 0 } => {
+                write!(f, "split {split} is not in the manifest, which has no splits")
+            }
             E::NoSuchSplit { split, splits } => {
                 write!(f, "split {split} is not in the manifest, which has splits 0 to ")?;
-                write!(f, "{}", splits.saturating_sub(1))
+                write!(f, "{}", splits - 1)
             }
             E::FileChanged { path, what } => write!(
                 f,
@@ -167,6 +186,10 @@ impl std::fmt::Display for ExchangeError {
                  tsreplay"
             ),
             E::NothingToMerge => f.write_str("no partial to merge"),
+            E::NoSplits => f.write_str(
+                "no split: the paths hold no file with records to read (unreadable and empty \
+                 files are named above); there is nothing to run",
+            ),
         }
     }
 }

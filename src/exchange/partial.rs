@@ -27,6 +27,17 @@ pub struct RuleStamp {
     pub search: String,
 }
 
+/// The inputs a manifest lists without splits.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Unread {
+    /// Paths that could not be read or recognised, with the reason.
+    pub failed: Vec<(PathBuf, String)>,
+    /// Empty files.
+    pub empty: Vec<PathBuf>,
+    /// Input paths that named a file already listed.
+    pub repeated: usize,
+}
+
 /// What made a partial: merging needs equal stamps.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Stamp {
@@ -38,8 +49,11 @@ pub struct Stamp {
     pub splits: u32,
     /// The manifest's files, for the summary's locations.
     pub files: Vec<PathBuf>,
-    /// The manifest's paths that could not be read, with the reason, and its empty files.
-    pub unread: (Vec<(PathBuf, String)>, Vec<PathBuf>),
+    /// What the manifest could not split: paths not read, empty files, repeated paths.
+    pub unread: Unread,
+    /// For rules given as `--rules`: how many detections compiled, of how many found (the
+    /// rows are then printed per rule, as `run --rules` prints them).
+    pub catalog: Option<(usize, usize)>,
     /// Where the mapping profile came from, and a digest of it.
     pub profile: (String, String),
     /// The rules, in result order.
@@ -52,24 +66,25 @@ impl Stamp {
         let mismatch =
             |what, left: String, right: String| Some(ExchangeError::Mismatch { what, left, right });
         if self.tsreplay != other.tsreplay {
-            return mismatch("tsreplay version", self.tsreplay.clone(), other.tsreplay.clone());
+            return mismatch("tsreplay versions", self.tsreplay.clone(), other.tsreplay.clone());
         }
         if self.manifest != other.manifest || self.splits != other.splits {
-            return mismatch("manifest", self.manifest.clone(), other.manifest.clone());
+            return mismatch("manifests", self.manifest.clone(), other.manifest.clone());
         }
         if self.profile != other.profile {
-            return mismatch("profile", self.profile.0.clone(), other.profile.0.clone());
+            return mismatch("profiles", self.profile.0.clone(), other.profile.0.clone());
         }
-        if self.rules != other.rules {
+        if self.rules != other.rules || self.catalog != other.catalog {
             let names = |s: &Stamp| {
                 let shown: Vec<String> = s.rules.iter().take(3).map(rule_label).collect();
-                format!("{} rules: {}", s.rules.len(), shown.join(", "))
+                let n = s.rules.len();
+                format!("{n} rule{}: {}", if n == 1 { "" } else { "s" }, shown.join(", "))
             };
-            return mismatch("rules", names(self), names(other));
+            return mismatch("rule sets", names(self), names(other));
         }
         (self.files != other.files || self.unread != other.unread).then(|| {
             ExchangeError::Mismatch {
-                what: "manifest",
+                what: "manifests",
                 left: "its file list".into(),
                 right: "another".into(),
             }
