@@ -284,4 +284,24 @@ fn unreadable_files_and_bad_requests_exit_2_refusals_exit_4() {
         "{}",
         stderr(&out)
     );
+
+    // `finish -o` and `merge -o` never write over a data file the stamp names.
+    assert!(tsreplay(&["splits", s(&copy), "-q", "-o", s(&m)]).status.success());
+    let part = t.join("p.arrow");
+    assert!(tsreplay(&["partial", s(&m), "--split", "0", "-q", "-o", s(&part)]).status.success());
+    let before = fs::read(&copy).unwrap();
+    for args in [vec!["finish", s(&part), "-o", s(&copy)], vec!["merge", s(&part), "-o", s(&copy)]]
+    {
+        let out = tsreplay(&args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        assert!(stderr(&out).contains("-o names an input"), "{}", stderr(&out));
+    }
+    assert_eq!(fs::read(&copy).unwrap(), before);
+
+    // A pipe is read once: it is not split.
+    let fifo = t.join("fifo");
+    assert!(Command::new("mkfifo").arg(&fifo).status().unwrap().success());
+    let out = tsreplay(&["splits", s(&fifo), "-q"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("not a regular file"), "{}", stderr(&out));
 }

@@ -228,6 +228,7 @@ pub fn merge(args: MergeArgs) -> Result<u8, Error> {
         }
     }
     let merged = merged.ok_or(tsreplay::exchange::ExchangeError::NothingToMerge)?;
+    super::refuse_output_onto(&args.output, merged.stamp.files.iter())?;
     write_partial(&args.output, &merged)?;
     if !args.quiet {
         let (have, total) = (merged.covered.len(), merged.stamp.splits);
@@ -249,6 +250,9 @@ pub fn finish(args: FinishArgs) -> Result<u8, Error> {
         super::refuse_output_onto(out, std::iter::once(&args.merged))?;
     }
     let p = ipc::read(&args.merged)?;
+    if let Some(out) = &args.output {
+        super::refuse_output_onto(out, p.stamp.files.iter())?;
+    }
     let catalog = p.stamp.catalog;
     let (plans, report) = engine::finish_partial(p, &tz, 0)?;
     match catalog {

@@ -37,6 +37,12 @@ pub fn run_split(
             return Err(ExchangeError::FileUnreadable { path: e.path, reason: e.reason })
         }
     };
+    if let Some(f) = files.first().filter(|_| !listed.whole) {
+        if f.data().len() as u64 != listed.len {
+            let what = format!("its text is {} bytes, not {}", f.data().len(), listed.len);
+            return Err(ExchangeError::FileChanged { path: listed.path.clone(), what });
+        }
+    }
     let jobs = match files.first() {
         Some(_) if listed.whole => plan_jobs(&files, opts.chunk_size),
         Some(f) => split_jobs(f, split, opts.chunk_size),

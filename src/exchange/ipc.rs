@@ -98,10 +98,11 @@ fn group_batch(schema: &Arc<Schema>, rows: &[Row<'_>]) -> Result<RecordBatch, Ar
 pub fn read(path: &Path) -> Result<Partial, ExchangeError> {
     let arrow = |source| ExchangeError::Arrow { path: path.to_path_buf(), source };
     let not = |what| ExchangeError::NotPartial { path: path.to_path_buf(), what };
-    let file = std::fs::File::open(path)
+    let bytes = std::fs::read(path)
         .map_err(|source| ExchangeError::Io { path: path.to_path_buf(), source })?;
-    let reader = FileReader::try_new(file, None).map_err(arrow)?;
-    let batches: Vec<RecordBatch> = reader.collect::<Result<_, _>>().map_err(arrow)?;
+    check_layout(&bytes).map_err(not)?;
+    let batches = decode(&bytes).ok_or_else(|| not("damaged: Arrow could not decode it"))?;
+    let batches: Vec<RecordBatch> = batches.map_err(arrow)?;
     let mut merged: Option<Partial> = None;
     for b in &batches {
         let meta = column(b, "meta").ok_or_else(|| not("no `meta` column"))?;
@@ -111,6 +112,9 @@ pub fn read(path: &Path) -> Result<Partial, ExchangeError> {
                     .map_err(|source| ExchangeError::Json { path: path.to_path_buf(), source })?;
                 if m.tsreplay_partial != PARTIAL_VERSION {
                     return Err(not("written by another partial format version"));
+                }
+                if let Some(what) = Partial::meta_problem(&m) {
+                    return Err(not(what));
                 }
                 match &mut merged {
                     None => merged = Some(Partial::from_meta(m)),
@@ -124,6 +128,54 @@ pub fn read(path: &Path) -> Result<Partial, ExchangeError> {
         fold_groups(path, b, &mut p)?;
     }
     Ok(p)
+}
+
+/// Checks an Arrow file's footer and blocks against its size before anything is decoded, so
+/// that a damaged length cannot make the decoder allocate what the file does not hold: each
+/// block inside the file, and each record batch with no more rows than its body can hold
+/// (every row has 4 bytes in the `rule` column).
+fn check_layout(bytes: &[u8]) -> Result<(), &'static str> {
+    let damaged = "damaged: its Arrow footer or a block does not fit in the file";
+    let len = bytes.len();
+    if len < 18 || !bytes.starts_with(b"ARROW1") || !bytes.ends_with(b"ARROW1") {
+        return Err("not an Arrow IPC file (no ARROW1 magic at both ends)");
+    }
+    let footer_len = i32::from_le_bytes(bytes[len - 10..len - 6].try_into().expect("4 bytes"));
+    let footer_len = usize::try_from(footer_len).map_err(|_| damaged)?;
+    let start = (len - 10).checked_sub(footer_len).ok_or(damaged)?;
+    let footer = arrow_ipc::root_as_footer(&bytes[start..len - 10]).map_err(|_| damaged)?;
+    let blocks = footer.recordBatches().into_iter().flatten();
+    let blocks = blocks.chain(footer.dictionaries().into_iter().flatten());
+    for b in blocks {
+        let (offset, meta, body) = (b.offset(), i64::from(b.metaDataLength()), b.bodyLength());
+        let end = offset.checked_add(meta).and_then(|e| e.checked_add(body));
+        if offset < 0 || meta < 8 || body < 0 || end.is_none_or(|e| e > len as i64) {
+            return Err(damaged);
+        }
+        let (offset, meta) = (offset as usize, meta as usize);
+        // A message opens with 0xFFFFFFFF and its length, then the flatbuffer.
+        let message = arrow_ipc::root_as_message(&bytes[offset + 8..offset + meta]);
+        let message = message.map_err(|_| damaged)?;
+        if let Some(batch) = message.header_as_record_batch() {
+            if batch.length() < 0 || batch.length() > body / 4 {
+                return Err("damaged: a record batch claims more rows than its body holds");
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Decodes every record batch; `None` when the decoder panicked on damage the layout check
+/// could not see (its message is kept off stderr: the error says the file is damaged).
+fn decode(bytes: &[u8]) -> Option<Result<Vec<RecordBatch>, ArrowError>> {
+    let hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(|_| {}));
+    let decoded = std::panic::catch_unwind(|| {
+        let reader = FileReader::try_new(std::io::Cursor::new(bytes), None)?;
+        reader.collect::<Result<Vec<_>, _>>()
+    });
+    std::panic::set_hook(hook);
+    decoded.ok()
 }
 
 fn column<'b>(b: &'b RecordBatch, name: &str) -> Option<&'b ArrayRef> {
@@ -178,7 +230,14 @@ fn fold_groups(path: &Path, b: &RecordBatch, p: &mut Partial) -> Result<(), Exch
                 _ => agg.merge(AggState { count: 0, fields, ..agg }),
             }
         }
-        p.body.tables[r].merge_group(k, agg);
+        if agg.count == 0 || agg.min_time > agg.max_time {
+            return Err(not("a group with no event, or with its first time after its last"));
+        }
+        p.body.tables[r].merge_group(k, agg).map_err(|source| ExchangeError::State {
+            path: path.to_path_buf(),
+            rule: p.stamp.rules[r].name.clone(),
+            source,
+        })?;
     }
     Ok(())
 }
@@ -263,6 +322,60 @@ mod tests {
     fn distinct(values: &[&str]) -> Vec<u8> {
         let set: BTreeSet<Box<str>> = values.iter().map(|v| Box::from(*v)).collect();
         encode_fields(&[FieldState::Distinct(set)])
+    }
+
+    fn written(dir: &std::path::Path, p: &Partial) -> (std::path::PathBuf, Vec<u8>) {
+        let path = dir.join("p.arrow");
+        let mut bytes = Vec::new();
+        write(p, &mut bytes).unwrap();
+        std::fs::write(&path, &bytes).unwrap();
+        (path, bytes)
+    }
+
+    fn one_group(state: AggState) -> Partial {
+        let mut body = Body::new(1);
+        body.tables[0].merge_group(b"host", state).unwrap();
+        Partial { stamp: stamp(), covered: std::iter::once(0).collect(), body }
+    }
+
+    fn users(values: &[&str]) -> AggState {
+        let fields = decode_fields(&distinct(values)).unwrap();
+        AggState { count: 1, min_time: 1, max_time: 2, fields }
+    }
+
+    #[test]
+    fn damaged_files_and_groups_are_refused_before_anything_is_allocated() {
+        let dir = tempfile::tempdir().unwrap();
+        let (path, bytes) = written(dir.path(), &one_group(users(&["alice"])));
+        assert!(read(&path).is_ok());
+        let refused = |bytes: &[u8]| {
+            std::fs::write(&path, bytes).unwrap();
+            match read(&path) {
+                Err(ExchangeError::NotPartial { what, .. }) => what,
+                other => panic!("not refused: {other:?}"),
+            }
+        };
+        assert!(refused(&bytes[..bytes.len() - 3]).contains("ARROW1"));
+        // The footer's length field, read as past the start of the file.
+        let mut long = bytes.clone();
+        let at = long.len() - 10;
+        long[at..at + 4].copy_from_slice(&i32::MAX.to_le_bytes());
+        assert!(refused(&long).contains("damaged"));
+        // A group with no event: `run` never makes one.
+        let mut empty = users(&["alice"]);
+        empty.count = 0;
+        let (_, bytes) = written(dir.path(), &one_group(empty));
+        assert!(refused(&bytes).contains("no event"));
+    }
+
+    #[test]
+    fn a_group_merged_with_another_kind_of_state_is_refused() {
+        let mut t = crate::group::GroupTable::default();
+        t.merge_group(b"k", users(&["alice"])).unwrap();
+        let latest = AggState { fields: vec![FieldState::Latest(None)], ..users(&[]) };
+        assert_eq!(t.merge_group(b"k", latest), Err(crate::group::encode::StateError::WrongShape));
+        let counted = AggState { fields: vec![], ..users(&[]) };
+        assert!(t.merge_group(b"k", counted).is_err());
     }
 
     /// Spark's aggregated form: one row per group with the count already summed and the

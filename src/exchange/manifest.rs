@@ -51,6 +51,9 @@ pub struct ManifestFile {
     pub size: u64,
     /// Its modification time then, in nanoseconds since 1970.
     pub modified_ns: u64,
+    /// The bytes its splits cover: its text after a byte-order mark (decoded, for UTF-16),
+    /// or all of an EVTX file, or its size for a stream.
+    pub len: u64,
 }
 
 /// One split: the records that start in bytes `[start, end)` of a file's text (after a BOM),
@@ -94,15 +97,23 @@ impl Manifest {
     }
 
     fn add_file(&mut self, path: &Path, forced: Option<Format>) {
+        let regular = std::fs::metadata(path).is_ok_and(|m| m.is_file());
+        if !regular {
+            let why = "not a regular file: a pipe or device is read once, so it cannot be split \
+                       (give it to `run`)";
+            return self.failed.push((path.to_path_buf(), why.to_string()));
+        }
         let (format, whole, len) = match input::open(path, forced, 64 << 10) {
             Opened::File(f) => (f.format, f.decoded, f.data().len()),
-            Opened::Stream(s) => (s.format, true, 1),
+            Opened::Stream(s) => {
+                (s.format, true, std::fs::metadata(path).map_or(1, |m| m.len() as usize).max(1))
+            }
             Opened::Empty(p) => return self.empty.push(p),
             Opened::Failed(e) => return self.failed.push((e.path, e.reason)),
         };
-        let Some(stamp) = FileStamp::of(path) else {
-            let why = "cannot read its size and time".to_string();
-            return self.failed.push((path.to_path_buf(), why));
+        let stamp = match FileStamp::of(path) {
+            Ok(s) => s,
+            Err(e) => return self.failed.push((path.to_path_buf(), format!("cannot read: {e}"))),
         };
         let file = self.files.len() as u32;
         self.files.push(ManifestFile {
@@ -111,6 +122,7 @@ impl Manifest {
             whole,
             size: stamp.size,
             modified_ns: stamp.modified_ns,
+            len: len as u64,
         });
         let cuts = match whole {
             true => std::iter::once(0..len).collect(),
@@ -142,7 +154,38 @@ impl Manifest {
         if m.tsreplay_manifest != MANIFEST_VERSION || m.id != m.content_digest() {
             return Err(ExchangeError::ManifestEdited(path.to_path_buf()));
         }
+        if let Some(what) = m.problem() {
+            return Err(ExchangeError::ManifestInvalid { path: path.to_path_buf(), what });
+        }
         Ok(m)
+    }
+
+    /// What makes the manifest one `plan` cannot have written, if anything: each file's
+    /// splits must follow one another from byte 0 to its length, without gap or overlap (a
+    /// whole file has one), and formats must be known.
+    fn problem(&self) -> Option<&'static str> {
+        if self.files.iter().any(|f| !["xml", "json-lines", "evtx"].contains(&f.format.as_str())) {
+            return Some("a file has an unknown format");
+        }
+        let mut next = vec![0u64; self.files.len()];
+        let mut count = vec![0usize; self.files.len()];
+        let mut last_file = 0;
+        for s in &self.splits {
+            let f = s.file as usize;
+            if f >= self.files.len() {
+                return Some("a split names a file past the file list");
+            }
+            if f < last_file || s.start != next[f] || s.end <= s.start {
+                return Some("a file's splits do not follow one another from its first byte");
+            }
+            (last_file, next[f], count[f]) = (f, s.end, count[f] + 1);
+        }
+        for (i, f) in self.files.iter().enumerate() {
+            if next[i] != f.len || (f.whole && count[i] != 1) {
+                return Some("a file's splits do not cover it exactly once");
+            }
+        }
+        None
     }
 
     /// Split `id`, checked.
@@ -166,9 +209,10 @@ impl Manifest {
     /// Checks that a listed file is as the manifest saw it.
     pub fn check_unchanged(&self, file: &ManifestFile) -> Result<(), ExchangeError> {
         let changed = |what: String| ExchangeError::FileChanged { path: file.path.clone(), what };
-        let now = FileStamp::of(&file.path).ok_or_else(|| {
-            let reason = "cannot be read now, though it was when the manifest was made";
-            ExchangeError::FileUnreadable { path: file.path.clone(), reason: reason.into() }
+        let now = FileStamp::of(&file.path).map_err(|e| {
+            let reason =
+                format!("cannot be read now ({e}), though it was when the manifest was made");
+            ExchangeError::FileUnreadable { path: file.path.clone(), reason }
         })?;
         if now.size != file.size {
             return Err(changed(format!("its size went from {} to {} bytes", file.size, now.size)));
@@ -187,9 +231,56 @@ struct FileStamp {
 }
 
 impl FileStamp {
-    fn of(path: &Path) -> Option<FileStamp> {
-        let m = std::fs::metadata(path).ok()?;
-        let t = m.modified().ok()?.duration_since(std::time::UNIX_EPOCH).ok()?;
-        Some(FileStamp { size: m.len(), modified_ns: t.as_nanos() as u64 })
+    fn of(path: &Path) -> std::io::Result<FileStamp> {
+        let m = std::fs::metadata(path)?;
+        let t = m.modified()?.duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+        Ok(FileStamp { size: m.len(), modified_ns: t.as_nanos() as u64 })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn planned(dir: &Path) -> Manifest {
+        let text = "{\"a\":1}\n".repeat(100); // 800 bytes
+        let path = dir.join("a.json");
+        std::fs::write(&path, text).unwrap();
+        Manifest::plan(&[path], 100, None)
+    }
+
+    /// Writes `m` with its id recomputed, as a hand edit that knows the digest would.
+    fn reread(dir: &Path, mut m: Manifest) -> Result<Manifest, ExchangeError> {
+        m.id = m.content_digest();
+        let path = dir.join("m.json");
+        std::fs::write(&path, m.to_json()).unwrap();
+        Manifest::read(&path)
+    }
+
+    #[test]
+    fn splits_that_plan_cannot_write_are_refused_even_with_a_good_id() {
+        let dir = tempfile::tempdir().unwrap();
+        let m = planned(dir.path());
+        assert_eq!(m.splits.len(), 8);
+        assert!(reread(dir.path(), m.clone()).is_ok());
+        let invalid = |m: Manifest| match reread(dir.path(), m) {
+            Err(ExchangeError::ManifestInvalid { what, .. }) => what,
+            other => panic!("not refused: {other:?}"),
+        };
+        let mut doubled = m.clone();
+        doubled.splits.insert(3, doubled.splits[2]);
+        assert!(invalid(doubled).contains("do not follow one another"));
+        let mut gap = m.clone();
+        gap.splits.remove(3);
+        assert!(invalid(gap).contains("do not follow one another"));
+        let mut short = m.clone();
+        short.splits.pop();
+        assert!(invalid(short).contains("cover it exactly once"));
+        let mut far = m.clone();
+        far.splits[0].file = 7;
+        assert!(invalid(far).contains("past the file list"));
+        let mut format = m;
+        format.files[0].format = "csv".into();
+        assert!(invalid(format).contains("unknown format"));
     }
 }

@@ -36,6 +36,13 @@ pub enum ExchangeError {
     },
     /// A manifest whose content does not match its id (edited by hand, or damaged).
     ManifestEdited(PathBuf),
+    /// A manifest whose splits `tsreplay splits` cannot have written.
+    ManifestInvalid {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        what: &'static str,
+    },
     /// `--split N` where the manifest has fewer splits.
     NoSuchSplit {
         /// The split asked for.
@@ -93,8 +100,10 @@ pub enum ExchangeError {
     Overlap(Vec<u32>),
     /// A merge that lacks splits of the manifest.
     Missing {
-        /// The splits not covered.
+        /// The first splits not covered (at most 20).
         missing: Vec<u32>,
+        /// How many are not covered.
+        count: usize,
         /// How many the manifest has.
         total: u32,
     },
@@ -139,6 +148,11 @@ impl std::fmt::Display for ExchangeError {
                  again with `tsreplay splits`",
                 p.display()
             ),
+            E::ManifestInvalid { path, what } => write!(
+                f,
+                "{}: not a manifest `tsreplay splits` writes: {what}; make it again",
+                path.display()
+            ),
             E::NoSuchSplit { split, splits: 0 } => {
                 write!(f, "split {split} is not in the manifest, which has no splits")
             }
@@ -170,13 +184,17 @@ impl std::fmt::Display for ExchangeError {
                  (a retried task's partial replaces the first one, it is not added)",
                 ranges(splits)
             ),
-            E::Missing { missing, total } => write!(
-                f,
-                "the merge covers {} of {total} splits; missing: split {} (run `tsreplay \
-                 partial MANIFEST --split N` for each and merge them in)",
-                *total as usize - missing.len(),
-                ranges(missing)
-            ),
+            E::Missing { missing, count, total } => {
+                let more = count - missing.len();
+                let more = if more > 0 { format!(" and {more} more") } else { String::new() };
+                write!(
+                    f,
+                    "the merge covers {} of {total} splits; missing: split {}{more} (run \
+                     `tsreplay partial MANIFEST --split N` for each and merge them in)",
+                    *total as usize - count,
+                    ranges(missing)
+                )
+            }
             E::Recompile { rule, source: Some(e) } => {
                 write!(f, "rule `{rule}` stamped in the partial does not compile: {e}")
             }

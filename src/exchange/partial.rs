@@ -129,8 +129,8 @@ impl Body {
             a.merge(b);
         }
         for (a, b) in self.counts.iter_mut().zip(other.counts) {
-            a.0 += b.0;
-            a.1 += b.1;
+            a.0 = a.0.saturating_add(b.0);
+            a.1 = a.1.saturating_add(b.1);
         }
         self.stats.merge(other.stats);
         self.failed.extend(other.failed);
@@ -185,18 +185,28 @@ impl Partial {
             return Err(ExchangeError::Overlap(both));
         }
         self.covered.extend(other.covered);
-        self.body.merge(other.body);
+        let mut body = other.body;
+        for (rule, (a, b)) in self.body.tables.iter_mut().zip(body.tables.drain(..)).enumerate() {
+            a.merge_checked(b).map_err(|source| ExchangeError::State {
+                path: PathBuf::from("(merge)"),
+                rule: self.stamp.rules[rule].name.clone(),
+                source,
+            })?;
+        }
+        self.body.merge(body);
         Ok(())
     }
 
     /// Checks that every split of the manifest is covered.
     pub fn check_complete(&self) -> Result<(), ExchangeError> {
-        let missing: Vec<u32> =
-            (0..self.stamp.splits).filter(|s| !self.covered.contains(s)).collect();
-        match missing.is_empty() {
-            true => Ok(()),
-            false => Err(ExchangeError::Missing { missing, total: self.stamp.splits }),
+        let total = self.stamp.splits;
+        let count = total as usize - self.covered.range(..total).count();
+        if count == 0 {
+            return Ok(());
         }
+        // Only the first few are named: a stamp may claim billions of splits.
+        let missing = (0..total).filter(|s| !self.covered.contains(s)).take(20).collect();
+        Err(ExchangeError::Missing { missing, count, total })
     }
 
     /// The JSON part, without the group tables.
@@ -213,7 +223,22 @@ impl Partial {
         }
     }
 
-    /// A partial with empty tables from its JSON part.
+    /// What is wrong with a JSON part, if anything: splits past the manifest's count,
+    /// counts for another number of rules, or a reading time that is not one.
+    pub fn meta_problem(m: &Meta) -> Option<&'static str> {
+        if m.covered.iter().any(|s| *s >= m.stamp.splits) {
+            return Some("it covers a split past the manifest's splits");
+        }
+        if m.counts.len() != m.stamp.rules.len() {
+            return Some("its counts are for another number of rules than its stamp's");
+        }
+        if !(m.seconds.is_finite() && m.seconds >= 0.0) {
+            return Some("its reading time is not a number of seconds");
+        }
+        None
+    }
+
+    /// A partial with empty tables from its JSON part (checked with `meta_problem`).
     pub fn from_meta(m: Meta) -> Partial {
         let rules = m.stamp.rules.len();
         let mut body = Body::new(rules);

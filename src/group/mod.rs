@@ -291,14 +291,28 @@ impl GroupTable {
         self.groups.iter().map(|(k, s)| (&k[..], s))
     }
 
-    /// Folds one group (read back from a partial table) into the table.
-    pub fn merge_group(&mut self, key: &[u8], state: AggState) {
+    /// Folds one group (read back from a partial table) into the table; refuses a state
+    /// whose aggregates differ in number or kind from those of the group already there.
+    pub fn merge_group(&mut self, key: &[u8], state: AggState) -> Result<(), encode::StateError> {
         match self.groups.get_mut(key) {
-            Some(mine) => mine.merge(state),
+            Some(mine) if !same_kinds(&mine.fields, &state.fields) => {
+                Err(encode::StateError::WrongShape)
+            }
+            Some(mine) => {
+                mine.merge(state);
+                Ok(())
+            }
             None => {
                 self.groups.insert(Box::from(key), state);
+                Ok(())
             }
         }
+    }
+
+    /// Folds `other` in group by group with `merge_group`'s check (tables read back from
+    /// partial files, which may be damaged).
+    pub fn merge_checked(&mut self, other: GroupTable) -> Result<(), encode::StateError> {
+        other.groups.into_iter().try_for_each(|(key, state)| self.merge_group(&key, state))
     }
 
     /// Number of groups.
@@ -317,6 +331,13 @@ impl GroupTable {
         rows.sort_unstable_by(|a, b| a.0.cmp(&b.0));
         rows.into_iter().map(|(k, s)| (decode_key(&k), s)).collect()
     }
+}
+
+/// Whether two groups' field states are the same aggregates, in the same order.
+fn same_kinds(a: &[FieldState], b: &[FieldState]) -> bool {
+    let same =
+        |(x, y): (&FieldState, &FieldState)| std::mem::discriminant(x) == std::mem::discriminant(y);
+    a.len() == b.len() && a.iter().zip(b).all(same)
 }
 
 /// The key text of a `_time` bucket: its start in epoch seconds with the sign bit flipped,

@@ -195,21 +195,23 @@ impl Stats {
 
     /// Folds another worker's counters into these.
     pub fn merge(&mut self, other: Stats) {
-        self.bytes += other.bytes;
-        self.records += other.records;
-        self.process_events += other.process_events;
-        self.registry_events += other.registry_events;
-        self.file_events += other.file_events;
-        self.prefiltered += other.prefiltered;
-        self.evtx_chunks_skipped += other.evtx_chunks_skipped;
-        self.matched += other.matched;
-        self.dropped_missing_by += other.dropped_missing_by;
+        // Saturating: counters read back from partial files are not trusted to be small.
+        let add = |a: &mut u64, b: u64| *a = a.saturating_add(b);
+        add(&mut self.bytes, other.bytes);
+        add(&mut self.records, other.records);
+        add(&mut self.process_events, other.process_events);
+        add(&mut self.registry_events, other.registry_events);
+        add(&mut self.file_events, other.file_events);
+        add(&mut self.prefiltered, other.prefiltered);
+        add(&mut self.evtx_chunks_skipped, other.evtx_chunks_skipped);
+        add(&mut self.matched, other.matched);
+        add(&mut self.dropped_missing_by, other.dropped_missing_by);
         for (issue, n, locs) in other.issues {
             let kept = locs.len() as u64;
             for loc in locs {
                 self.issue(issue, || loc);
             }
-            self.add_count(issue, n - kept);
+            self.add_count(issue, n.saturating_sub(kept));
         }
     }
 
@@ -223,7 +225,7 @@ impl Stats {
 
     fn add_count(&mut self, issue: Issue, extra: u64) {
         if let Some(e) = self.issues.iter_mut().find(|(i, _, _)| *i == issue) {
-            e.1 += extra;
+            e.1 = e.1.saturating_add(extra);
         }
     }
 }
