@@ -209,6 +209,10 @@ impl Manifest {
     /// Checks that a listed file is as the manifest saw it.
     pub fn check_unchanged(&self, file: &ManifestFile) -> Result<(), ExchangeError> {
         let changed = |what: String| ExchangeError::FileChanged { path: file.path.clone(), what };
+        if !std::fs::metadata(&file.path).is_ok_and(|m| m.is_file()) && file.path.exists() {
+            let reason = "not a regular file now; a manifest lists regular files only".into();
+            return Err(ExchangeError::FileUnreadable { path: file.path.clone(), reason });
+        }
         let now = FileStamp::of(&file.path).map_err(|e| {
             let reason =
                 format!("cannot be read now ({e}), though it was when the manifest was made");
