@@ -30,16 +30,14 @@ for f in sysmon-xml crowdstrike-json; do
       -o "$scratch/$f-1073741824-0.002.log"
 done
 
+# shellcheck source=scripts/peak.sh
+. "$root/scripts/peak.sh"
 peak_anon() { # prints "seconds peak_kib exit_status"
   local start end pid peak=0 v code=0
   start=$(date +%s.%N)
   "$@" > /dev/null 2> "$scratch/catalog-stderr" &
   pid=$!
-  while kill -0 "$pid" 2> /dev/null; do
-    v=$(awk '/RssAnon/{print $2}' "/proc/$pid/status" 2> /dev/null || echo 0)
-    [ -n "$v" ] && [ "$v" -gt "$peak" ] && peak=$v
-    sleep 0.01
-  done
+  peak=$(peak_rss_anon "$pid" 0.01)
   wait "$pid" || code=$?
   end=$(date +%s.%N)
   echo "$(echo "$end - $start" | bc) $peak $code"

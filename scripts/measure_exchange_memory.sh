@@ -16,14 +16,12 @@ search: '| tstats count min(_time) as firstTime from datamodel=Endpoint.Processe
 RULE
 input="$scratch/sysmon-1GiB.xml"
 [ -f "$input" ] || "$bin" gen --format sysmon-xml --size 1GiB --seed 1 -o "$input"
+# shellcheck source=scripts/peak.sh
+. "$root/scripts/peak.sh"
 peak_anon() { # command... ; prints the peak RssAnon in KiB
   "$@" > /dev/null 2> "$scratch/stderr" &
-  local pid=$! peak=0 v
-  while kill -0 "$pid" 2> /dev/null; do
-    v=$(awk '/RssAnon/{print $2}' "/proc/$pid/status" 2> /dev/null || echo 0)
-    [ -n "$v" ] && [ "$v" -gt "$peak" ] && peak=$v
-    sleep 0.005
-  done
+  local pid=$! peak
+  peak=$(peak_rss_anon "$pid")
   wait "$pid"
   echo "$peak"
 }

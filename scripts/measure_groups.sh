@@ -16,14 +16,12 @@ for size in 1GiB 4GiB; do
   [ -f "$scratch/sysmon-$size.xml" ] ||
     "$bin" gen --format sysmon-xml --size "$size" --seed 1 -o "$scratch/sysmon-$size.xml"
 done
+# shellcheck source=scripts/peak.sh
+. "$root/scripts/peak.sh"
 peak_anon() { # prints "peak_kib exit_status"
   "$@" > /dev/null 2> "$scratch/stderr" &
-  local pid=$! peak=0 v code=0
-  while kill -0 "$pid" 2> /dev/null; do
-    v=$(awk '/RssAnon/{print $2}' "/proc/$pid/status" 2> /dev/null || echo 0)
-    [ -n "$v" ] && [ "$v" -gt "$peak" ] && peak=$v
-    sleep 0.005
-  done
+  local pid=$! peak code=0
+  peak=$(peak_rss_anon "$pid")
   wait "$pid" || code=$?
   echo "$peak $code"
 }

@@ -35,14 +35,12 @@ measure() { # name threads command...
 }
 # Peak anonymous memory (heap and stacks, without the mapped file's pages), sampled from
 # /proc every 5 ms, for the default rule over 1, 2 and 4 copies of the big file.
+# shellcheck source=scripts/peak.sh
+. scripts/peak.sh
 peak_anon() { # command... ; prints the peak RssAnon in KiB
   "$@" > /dev/null 2>&1 &
-  local pid=$! peak=0 v
-  while kill -0 "$pid" 2> /dev/null; do
-    v=$(awk '/RssAnon/{print $2}' "/proc/$pid/status" 2> /dev/null || echo 0)
-    [ -n "$v" ] && [ "$v" -gt "$peak" ] && peak=$v
-    sleep 0.005
-  done
+  local pid=$! peak
+  peak=$(peak_rss_anon "$pid")
   wait "$pid" || true
   echo "$peak"
 }
