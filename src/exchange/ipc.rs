@@ -182,62 +182,97 @@ fn column<'b>(b: &'b RecordBatch, name: &str) -> Option<&'b ArrayRef> {
     b.column_by_name(name)
 }
 
-/// Folds the group rows of one batch into `p`.
-fn fold_groups(path: &Path, b: &RecordBatch, p: &mut Partial) -> Result<(), ExchangeError> {
-    let not = |what| ExchangeError::NotPartial { path: path.to_path_buf(), what };
-    let col = |name, what| column(b, name).ok_or_else(|| not(what));
-    let rule = col("rule", "no `rule` column")?;
-    let rule = rule.as_primitive_opt::<Int32Type>().ok_or_else(|| not("`rule` is not int32"))?;
-    let key = col("key", "no `key` column")?;
-    let times = |name, what| -> Result<_, ExchangeError> {
-        col(name, what)?
-            .as_primitive_opt::<Int64Type>()
-            .ok_or_else(|| not("a count or time is not int64"))
-    };
-    let count = times("count", "no `count` column")?;
-    let first = times("first_time", "no `first_time` column")?;
-    let last = times("last_time", "no `last_time` column")?;
-    let state = col("state", "no `state` column")?;
-    for row in 0..b.num_rows() {
-        if rule.is_null(row) {
-            continue;
+/// The group columns of one batch.
+struct GroupColumns<'b> {
+    rule: &'b arrow_array::Int32Array,
+    key: &'b ArrayRef,
+    count: &'b Int64Array,
+    first: &'b Int64Array,
+    last: &'b Int64Array,
+    state: &'b ArrayRef,
+}
+
+impl<'b> GroupColumns<'b> {
+    fn of(b: &'b RecordBatch) -> Result<GroupColumns<'b>, &'static str> {
+        let col = |name| column(b, name).ok_or("a group column is missing");
+        let int64 =
+            |name| col(name)?.as_primitive_opt::<Int64Type>().ok_or("a count or time is not int64");
+        Ok(GroupColumns {
+            rule: col("rule")?.as_primitive_opt::<Int32Type>().ok_or("`rule` is not int32")?,
+            key: col("key")?,
+            count: int64("count")?,
+            first: int64("first_time")?,
+            last: int64("last_time")?,
+            state: col("state")?,
+        })
+    }
+
+    /// Row `row` as (rule index, key, state), or `None` for a stamp row; `rules` is how many
+    /// the stamp has.
+    fn group(
+        &self,
+        row: usize,
+        rules: usize,
+    ) -> Result<Option<(usize, &'b [u8], AggState)>, Damage> {
+        if self.rule.is_null(row) {
+            return Ok(None);
         }
-        let r = usize::try_from(rule.value(row)).ok().filter(|r| *r < p.body.tables.len());
-        let r = r.ok_or_else(|| not("a `rule` index past the stamp's rules"))?;
-        let k = blobs(key, row).ok_or_else(|| not("`key` is not binary"))?;
-        let [k] = k.as_slice() else { return Err(not("a group row without one key")) };
+        let r = usize::try_from(self.rule.value(row)).ok().filter(|r| *r < rules);
+        let r = r.ok_or(Damage::Row("a `rule` index past the stamp's rules"))?;
+        let keys = blobs(self.key, row).ok_or(Damage::Row("`key` is not binary"))?;
+        let [key] = keys.as_slice() else { return Err(Damage::Row("a group row without one key")) };
+        let (count, first, last) = (self.count, self.first, self.last);
         if count.is_null(row) || first.is_null(row) || last.is_null(row) {
-            return Err(not("a group row without its count or times"));
+            return Err(Damage::Row("a group row without its count or times"));
         }
-        let count = u64::try_from(count.value(row)).map_err(|_| not("a negative count"))?;
-        let mut agg = AggState {
-            count,
-            min_time: first.value(row),
-            max_time: last.value(row),
-            fields: vec![],
-        };
-        let rule_name = || p.stamp.rules[r].name.clone();
-        let states = blobs(state, row).ok_or_else(|| not("`state` is not binary"))?;
-        for (i, s) in states.iter().enumerate() {
-            let fields = decode_fields(s).map_err(|source| ExchangeError::State {
-                path: path.to_path_buf(),
-                rule: rule_name(),
-                source,
-            })?;
+        let n = u64::try_from(count.value(row)).map_err(|_| Damage::Row("a negative count"))?;
+        let (min_time, max_time) = (first.value(row), last.value(row));
+        if n == 0 || min_time > max_time {
+            return Err(Damage::Row(
+                "a group with no event, or with its first time after its last",
+            ));
+        }
+        let mut agg = AggState { count: n, min_time, max_time, fields: vec![] };
+        let states = blobs(self.state, row).ok_or(Damage::Row("`state` is not binary"))?;
+        for (i, bytes) in states.iter().enumerate() {
+            let fields = decode_fields(bytes).map_err(|e| Damage::State(r, e))?;
             match i {
                 0 => agg.fields = fields,
                 // Only the states are added: the row's count and times are already totals.
-                _ => agg.merge(AggState { count: 0, fields, ..agg }),
+                _ => agg
+                    .merge_checked(AggState { count: 0, min_time, max_time, fields })
+                    .map_err(|e| Damage::State(r, e))?,
             }
         }
-        if agg.count == 0 || agg.min_time > agg.max_time {
-            return Err(not("a group with no event, or with its first time after its last"));
+        Ok(Some((r, key, agg)))
+    }
+}
+
+/// What is wrong with a group row: the row itself, or the state of rule `.0`.
+enum Damage {
+    Row(&'static str),
+    State(usize, crate::group::encode::StateError),
+}
+
+/// Folds the group rows of one batch into `p`.
+fn fold_groups(path: &Path, b: &RecordBatch, p: &mut Partial) -> Result<(), ExchangeError> {
+    let not = |what| ExchangeError::NotPartial { path: path.to_path_buf(), what };
+    let state = |p: &Partial, r: usize, source| ExchangeError::State {
+        path: path.to_path_buf(),
+        rule: p.stamp.rules[r].name.clone(),
+        source,
+    };
+    let cols = GroupColumns::of(b).map_err(not)?;
+    for row in 0..b.num_rows() {
+        let group = match cols.group(row, p.body.tables.len()) {
+            Ok(g) => g,
+            Err(Damage::Row(what)) => return Err(not(what)),
+            Err(Damage::State(r, source)) => return Err(state(p, r, source)),
+        };
+        let Some((r, key, agg)) = group else { continue };
+        if let Err(source) = p.body.tables[r].merge_group(key, agg) {
+            return Err(state(p, r, source));
         }
-        p.body.tables[r].merge_group(k, agg).map_err(|source| ExchangeError::State {
-            path: path.to_path_buf(),
-            rule: p.stamp.rules[r].name.clone(),
-            source,
-        })?;
     }
     Ok(())
 }
@@ -380,8 +415,7 @@ mod tests {
 
     /// Spark's aggregated form: one row per group with the count already summed and the
     /// states of two splits listed, and one row listing both splits' stamps.
-    #[test]
-    fn spark_lists_of_states_merge_without_adding_the_count_again() {
+    fn spark_form(dir: &std::path::Path, first: Vec<u8>, second: Vec<u8>) -> std::path::PathBuf {
         let meta = |split: u32| {
             let p = Partial {
                 stamp: stamp(),
@@ -391,8 +425,8 @@ mod tests {
             serde_json::to_string(&p.meta()).unwrap()
         };
         let mut states = ListBuilder::new(BinaryBuilder::new());
-        states.values().append_value(distinct(&["alice"]));
-        states.values().append_value(distinct(&["bob", "alice"]));
+        states.values().append_value(first);
+        states.values().append_value(second);
         states.append(true);
         states.append(true); // the stamp row: an empty list
         let mut metas = ListBuilder::new(StringBuilder::new());
@@ -415,12 +449,18 @@ mod tests {
                 .zip(columns),
         )
         .unwrap();
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("spark.arrow");
+        let path = dir.join("spark.arrow");
         let file = std::fs::File::create(&path).unwrap();
         let mut w = FileWriter::try_new(file, &batch.schema()).unwrap();
         w.write(&batch).unwrap();
         w.finish().unwrap();
+        path
+    }
+
+    #[test]
+    fn spark_lists_of_states_merge_without_adding_the_count_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = spark_form(dir.path(), distinct(&["alice"]), distinct(&["bob", "alice"]));
         let p = read(&path).unwrap();
         assert_eq!(p.covered, [0, 1].into_iter().collect());
         let groups: Vec<(&[u8], &AggState)> = p.body.tables[0].entries().collect();
@@ -431,5 +471,13 @@ mod tests {
             fields: decode_fields(&distinct(&["alice", "bob"])).unwrap(),
         };
         assert_eq!(groups, [(&b"host"[..], &want)]);
+    }
+
+    #[test]
+    fn spark_lists_of_two_kinds_of_state_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let latest = encode_fields(&[FieldState::Latest(None)]);
+        let path = spark_form(dir.path(), distinct(&["alice"]), latest);
+        assert!(matches!(read(&path), Err(ExchangeError::State { .. })));
     }
 }

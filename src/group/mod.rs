@@ -120,6 +120,15 @@ impl AggState {
         }
     }
 
+    /// `merge`, refusing a state whose aggregates differ in number or kind from these.
+    pub fn merge_checked(&mut self, other: AggState) -> Result<(), encode::StateError> {
+        if !same_kinds(&self.fields, &other.fields) {
+            return Err(encode::StateError::WrongShape);
+        }
+        self.merge(other);
+        Ok(())
+    }
+
     /// Folds another state of the same group into this one.
     pub fn merge(&mut self, other: AggState) {
         self.count += other.count;
@@ -295,13 +304,7 @@ impl GroupTable {
     /// whose aggregates differ in number or kind from those of the group already there.
     pub fn merge_group(&mut self, key: &[u8], state: AggState) -> Result<(), encode::StateError> {
         match self.groups.get_mut(key) {
-            Some(mine) if !same_kinds(&mine.fields, &state.fields) => {
-                Err(encode::StateError::WrongShape)
-            }
-            Some(mine) => {
-                mine.merge(state);
-                Ok(())
-            }
+            Some(mine) => mine.merge_checked(state),
             None => {
                 self.groups.insert(Box::from(key), state);
                 Ok(())
