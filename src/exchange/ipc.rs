@@ -182,6 +182,9 @@ fn column<'b>(b: &'b RecordBatch, name: &str) -> Option<&'b ArrayRef> {
     b.column_by_name(name)
 }
 
+/// A group row: its rule's index, its key and its state.
+type GroupRow<'b> = (usize, &'b [u8], AggState);
+
 /// The group columns of one batch.
 struct GroupColumns<'b> {
     rule: &'b arrow_array::Int32Array,
@@ -209,11 +212,7 @@ impl<'b> GroupColumns<'b> {
 
     /// Row `row` as (rule index, key, state), or `None` for a stamp row; `rules` is how many
     /// the stamp has.
-    fn group(
-        &self,
-        row: usize,
-        rules: usize,
-    ) -> Result<Option<(usize, &'b [u8], AggState)>, Damage> {
+    fn group(&self, row: usize, rules: usize) -> Result<Option<GroupRow<'b>>, Damage> {
         if self.rule.is_null(row) {
             return Ok(None);
         }
