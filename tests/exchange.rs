@@ -298,6 +298,11 @@ fn unreadable_files_and_bad_requests_exit_2_refusals_exit_4() {
     }
     assert_eq!(fs::read(&copy).unwrap(), before);
 
+    // `splits -o` never writes over a file it plans.
+    let out = tsreplay(&["splits", s(&copy), "-o", s(&copy)]);
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(fs::read(&copy).unwrap(), before);
+
     // A pipe is read once: it is not split.
     let fifo = t.join("fifo");
     assert!(Command::new("mkfifo").arg(&fifo).status().unwrap().success());

@@ -120,6 +120,10 @@ pub fn splits(args: SplitsArgs) -> Result<u8, Error> {
     if m.splits.is_empty() {
         return Err(Error::Exchange(tsreplay::exchange::ExchangeError::NoSplits));
     }
+    if let Some(out) = &args.output {
+        let planned: Vec<PathBuf> = m.files.iter().map(|f| f.path.clone()).collect();
+        super::refuse_output_onto(out, args.paths.iter().chain(&planned))?;
+    }
     let text = m.to_json();
     match &args.output {
         Some(path) => output::atomic::write_file(path, |w| w.write_all(text.as_bytes()))
@@ -239,7 +243,12 @@ pub fn merge(args: MergeArgs) -> Result<u8, Error> {
 
 /// A merge error, said with the file that caused it.
 fn in_file(path: &Path, e: tsreplay::exchange::ExchangeError) -> Error {
-    let _ = writeln!(std::io::stderr(), "tsreplay merge: refused at {}", path.display());
+    let _ = writeln!(
+        std::io::stderr(),
+        "tsreplay merge: refused when {} was merged into the partials before it (either side \
+         may be the damaged one)",
+        path.display()
+    );
     Error::Exchange(e)
 }
 

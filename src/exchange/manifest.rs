@@ -167,6 +167,15 @@ impl Manifest {
         if self.files.iter().any(|f| !["xml", "json-lines", "evtx"].contains(&f.format.as_str())) {
             return Some("a file has an unknown format");
         }
+        let mut seen = std::collections::HashSet::new();
+        for f in &self.files {
+            if !seen.insert(std::fs::canonicalize(&f.path).unwrap_or_else(|_| f.path.clone())) {
+                return Some("a file is listed twice");
+            }
+            if !f.whole && f.len > f.size {
+                return Some("a file's split length is past its size");
+            }
+        }
         let mut next = vec![0u64; self.files.len()];
         let mut count = vec![0usize; self.files.len()];
         let mut last_file = 0;
@@ -283,8 +292,16 @@ mod tests {
         let mut far = m.clone();
         far.splits[0].file = 7;
         assert!(invalid(far).contains("past the file list"));
-        let mut format = m;
+        let mut format = m.clone();
         format.files[0].format = "csv".into();
         assert!(invalid(format).contains("unknown format"));
+        // The same file under a second name, with its splits again: counted twice.
+        let mut twice = m;
+        let mut alias = twice.files[0].clone();
+        alias.path = dir.path().join(".").join("a.json");
+        twice.files.push(alias);
+        let again: Vec<Split> = twice.splits.iter().map(|s| Split { file: 1, ..*s }).collect();
+        twice.splits.extend(again);
+        assert!(invalid(twice).contains("listed twice"));
     }
 }

@@ -135,7 +135,7 @@ impl Body {
         self.stats.merge(other.stats);
         self.failed.extend(other.failed);
         self.changed.extend(other.changed);
-        self.seconds += other.seconds;
+        self.seconds = (self.seconds + other.seconds).min(f64::MAX);
     }
 }
 
@@ -234,6 +234,12 @@ impl Partial {
         }
         if !(m.seconds.is_finite() && m.seconds >= 0.0) {
             return Some("its reading time is not a number of seconds");
+        }
+        if m.stamp
+            .catalog
+            .is_some_and(|(compiled, found)| compiled != m.stamp.rules.len() || compiled > found)
+        {
+            return Some("its stamp's count of compiled detections does not match its rules");
         }
         None
     }

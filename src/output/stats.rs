@@ -260,7 +260,7 @@ impl Summary {
     pub fn render_failures(&self) -> String {
         let mut out = String::new();
         for (p, why) in &self.failed {
-            let _ = writeln!(out, "  not read: {}: {why}", shown(p));
+            let _ = writeln!(out, "  not read: {}: {}", shown(p), escaped(why));
         }
         out
     }
@@ -302,6 +302,7 @@ impl Summary {
             let _ = writeln!(out, "  note: symlink loop not followed: {}", shown(p));
         }
         for (p, what) in &self.changed {
+            let what = escaped(what);
             let _ = writeln!(out, "  note: changed during the run: {}: {what}", shown(p));
         }
         if self.files.is_empty() {
@@ -316,8 +317,10 @@ impl Summary {
             let _ = writeln!(out, "  {}: {n}", issue.label());
             for loc in s.locations(issue) {
                 let path = self.files.get(loc.file).map_or("?".into(), |p| shown(p));
-                let detail =
-                    if loc.detail.is_empty() { String::new() } else { format!(": {}", loc.detail) };
+                let detail = match loc.detail.is_empty() {
+                    true => String::new(),
+                    false => format!(": {}", escaped(&loc.detail)),
+                };
                 let at = match loc.unit {
                     Unit::Byte => format!("{path}:{}", loc.offset),
                     Unit::Record => format!("{path} record {}", loc.offset),
@@ -333,9 +336,14 @@ impl Summary {
 /// A path as shown in the summary: control characters escaped, so that a file name cannot
 /// drive the terminal or fake a summary line.
 fn shown(p: &std::path::Path) -> String {
-    let text = p.display().to_string();
+    escaped(&p.display().to_string())
+}
+
+/// Text with its control characters escaped (reasons and details may come from a partial
+/// file, so they are no more trusted than file names).
+fn escaped(text: &str) -> String {
     if !text.chars().any(char::is_control) {
-        return text;
+        return text.to_string();
     }
     text.chars()
         .map(|c| if c.is_control() { c.escape_default().to_string() } else { c.to_string() })
@@ -348,6 +356,16 @@ mod tests {
 
     fn loc(file: usize, offset: u64) -> Location {
         Location::byte(file, offset)
+    }
+
+    #[test]
+    fn reasons_and_details_cannot_drive_the_terminal() {
+        let mut s = Summary::default();
+        s.failed.push(("a.log".into(), "bad\x1b[2J\r  rows: 999".into()));
+        s.stats.issue(Issue::InvalidJson, || Location { detail: "x\x07".into(), ..loc(0, 1) });
+        let text = s.render();
+        assert!(!text.contains('\x1b') && !text.contains('\x07') && !text.contains('\r'));
+        assert!(text.contains("not read: a.log: bad\\u{1b}[2J\\r  rows: 999"), "{text}");
     }
 
     #[test]
