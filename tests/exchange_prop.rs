@@ -142,3 +142,14 @@ fn random_evtx_splits_of_the_shared_data_give_the_local_rows() {
         })
         .unwrap();
 }
+
+#[test]
+fn finish_refuses_a_partial_of_another_tsreplay_version() {
+    let (set, inputs, tz) = case("crowdstrike_fdr");
+    let m = Manifest::plan(&inputs, 1 << 20, None);
+    let (mut p, _) = engine::run_split(&set, &m, 0, &Options::default()).unwrap();
+    assert!(engine::finish_partial(p.clone(), &tz, 1).is_ok());
+    p.stamp.tsreplay = "0.0.1-other".into();
+    let refused = engine::finish_partial(p, &tz, 1);
+    assert!(matches!(refused, Err(tsreplay::exchange::ExchangeError::Mismatch { .. })));
+}

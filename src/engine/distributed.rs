@@ -79,6 +79,11 @@ pub fn finish_partial(
     threads: usize,
 ) -> Result<(Vec<Plan>, SetReport), ExchangeError> {
     p.check_complete()?;
+    let this = env!("CARGO_PKG_VERSION");
+    if p.stamp.tsreplay != this {
+        let (left, right) = (p.stamp.tsreplay.clone(), this.to_string());
+        return Err(ExchangeError::Mismatch { what: "tsreplay versions", left, right });
+    }
     let plans = p.stamp.rules.iter().map(recompile).collect::<Result<Vec<Plan>, _>>()?;
     for ((plan, table), rule) in plans.iter().zip(&p.body.tables).zip(&p.stamp.rules) {
         for (key, state) in table.entries() {
