@@ -218,7 +218,7 @@ fn xargs_over_the_shared_data_gives_the_local_rows_and_refuses_gaps_and_repeats(
     assert_eq!(out.status.code(), Some(4));
     let err = stderr(&out);
     assert!(err.contains("both partials cover split 3"), "{err}");
-    assert!(err.contains("refused at again.arrow"), "{err}");
+    assert!(err.contains("refused when again.arrow was merged"), "{err}");
     assert!(!t.join("twice.arrow").exists());
 
     // The retry's partial in place of the first: the same rows as before.
