@@ -113,7 +113,7 @@ pub fn splits(args: SplitsArgs) -> Result<u8, Error> {
     }
     let m = Manifest::plan(&args.paths, args.size, forced);
     let mut err = std::io::stderr().lock();
-    for (p, why) in &m.failed {
+    for (p, why) in &m.unread.failed {
         let p = write::visible(&p.display().to_string());
         let _ = writeln!(err, "  not read: {p}: {}", write::visible(why));
     }
@@ -135,7 +135,7 @@ pub fn splits(args: SplitsArgs) -> Result<u8, Error> {
         let id = &m.id;
         let _ = writeln!(err, "tsreplay splits: {files} files in {splits} splits (manifest {id})");
     }
-    Ok(if m.failed.is_empty() { 0 } else { 2 })
+    Ok(if m.unread.failed.is_empty() { 0 } else { 2 })
 }
 
 /// Runs one split and writes its partial; nothing is written when the run stopped early.

@@ -168,11 +168,7 @@ impl RuleSet {
             manifest: manifest.id.clone(),
             splits: manifest.splits.len() as u32,
             files: manifest.files.iter().map(|f| f.path.clone()).collect(),
-            unread: crate::exchange::Unread {
-                failed: manifest.failed.clone(),
-                empty: manifest.empty.clone(),
-                repeated: manifest.repeated_paths,
-            },
+            unread: manifest.unread.clone(),
             catalog: None,
             profile: (profile.origin.clone(), crate::exchange::digest(&sections)),
             rules,

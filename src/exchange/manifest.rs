@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use super::{digest, ExchangeError};
+use super::{digest, ExchangeError, Unread};
 use crate::input::{self, split, Format, Opened};
 
 /// The manifest format this version writes and reads.
@@ -30,12 +30,8 @@ pub struct Manifest {
     pub files: Vec<ManifestFile>,
     /// The splits; a split's id is its position.
     pub splits: Vec<Split>,
-    /// Paths that could not be read or recognised, with the reason (reported by `finish`).
-    pub failed: Vec<(PathBuf, String)>,
-    /// Empty files.
-    pub empty: Vec<PathBuf>,
-    /// Input paths that named a file already listed.
-    pub repeated_paths: usize,
+    /// Paths not read, empty files and repeated paths (reported again by `finish`).
+    pub unread: Unread,
 }
 
 /// One input file of a manifest.
@@ -79,14 +75,16 @@ impl Manifest {
             split_size: size.max(1),
             files: Vec::new(),
             splits: Vec::new(),
-            failed: found.errors.into_iter().map(|e| (e.path, e.reason)).collect(),
-            empty: Vec::new(),
-            repeated_paths: found.repeats,
+            unread: Unread {
+                failed: found.errors.into_iter().map(|e| (e.path, e.reason)).collect(),
+                empty: Vec::new(),
+                repeated: found.repeats,
+            },
         };
         for path in found.files {
             if path.as_os_str() == "-" {
                 let why = "standard input cannot be split: give files".to_string();
-                m.failed.push((path, why));
+                m.unread.failed.push((path, why));
                 continue;
             }
             m.add_file(&path, forced);
@@ -101,19 +99,22 @@ impl Manifest {
         if !regular {
             let why = "not a regular file: a pipe or device is read once, so it cannot be split \
                        (give it to `run`)";
-            return self.failed.push((path.to_path_buf(), why.to_string()));
+            return self.unread.failed.push((path.to_path_buf(), why.to_string()));
         }
         let (format, whole, len) = match input::open(path, forced, 64 << 10) {
             Opened::File(f) => (f.format, f.decoded, f.data().len()),
             Opened::Stream(s) => {
                 (s.format, true, std::fs::metadata(path).map_or(1, |m| m.len() as usize).max(1))
             }
-            Opened::Empty(p) => return self.empty.push(p),
-            Opened::Failed(e) => return self.failed.push((e.path, e.reason)),
+            Opened::Empty(p) => return self.unread.empty.push(p),
+            Opened::Failed(e) => return self.unread.failed.push((e.path, e.reason)),
         };
         let stamp = match FileStamp::of(path) {
             Ok(s) => s,
-            Err(e) => return self.failed.push((path.to_path_buf(), format!("cannot read: {e}"))),
+            Err(e) => {
+                let why = format!("cannot read: {e}");
+                return self.unread.failed.push((path.to_path_buf(), why));
+            }
         };
         let file = self.files.len() as u32;
         self.files.push(ManifestFile {

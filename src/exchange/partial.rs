@@ -97,9 +97,10 @@ fn rule_label(r: &RuleStamp) -> String {
 }
 
 /// The results of some records: per rule a group table and counts, and the counters.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Body {
-    /// One group table per rule.
+    /// One group table per rule (not in the JSON part: in the Arrow rows).
+    #[serde(skip)]
     pub tables: Vec<GroupTable>,
     /// Per rule: events matched, and of those dropped for a missing BY field.
     pub counts: Vec<(u64, u64)>,
@@ -150,8 +151,9 @@ pub struct Partial {
     pub body: Body,
 }
 
-/// The JSON part of a partial: everything but the group tables.
-#[derive(Debug, Serialize, Deserialize)]
+/// The JSON part of a partial as read: everything but the group tables (the body's fields
+/// sit beside the stamp, its tables left empty).
+#[derive(Debug, Deserialize)]
 pub struct Meta {
     /// The partial format version (`PARTIAL_VERSION`).
     pub tsreplay_partial: u32,
@@ -159,16 +161,19 @@ pub struct Meta {
     pub stamp: Stamp,
     /// The covered splits.
     pub covered: Vec<u32>,
-    /// Per rule counts.
-    pub counts: Vec<(u64, u64)>,
-    /// Counters.
-    pub stats: Stats,
-    /// Failed files.
-    pub failed: Vec<(PathBuf, String)>,
-    /// Changed files.
-    pub changed: Vec<(PathBuf, String)>,
-    /// Seconds spent reading.
-    pub seconds: f64,
+    /// The counters, without tables.
+    #[serde(flatten)]
+    pub body: Body,
+}
+
+/// The JSON part of a partial as written: `Meta`'s fields, borrowed.
+#[derive(Serialize)]
+pub struct MetaRef<'p> {
+    tsreplay_partial: u32,
+    stamp: &'p Stamp,
+    covered: &'p BTreeSet<u32>,
+    #[serde(flatten)]
+    body: &'p Body,
 }
 
 /// The partial format this version writes and reads.
@@ -210,17 +215,9 @@ impl Partial {
     }
 
     /// The JSON part, without the group tables.
-    pub fn meta(&self) -> Meta {
-        Meta {
-            tsreplay_partial: PARTIAL_VERSION,
-            stamp: self.stamp.clone(),
-            covered: self.covered.iter().copied().collect(),
-            counts: self.body.counts.clone(),
-            stats: self.body.stats.clone(),
-            failed: self.body.failed.clone(),
-            changed: self.body.changed.clone(),
-            seconds: self.body.seconds,
-        }
+    pub fn meta(&self) -> MetaRef<'_> {
+        let (stamp, covered, body) = (&self.stamp, &self.covered, &self.body);
+        MetaRef { tsreplay_partial: PARTIAL_VERSION, stamp, covered, body }
     }
 
     /// What is wrong with a JSON part, if anything: splits past the manifest's count,
@@ -229,10 +226,10 @@ impl Partial {
         if m.covered.iter().any(|s| *s >= m.stamp.splits) {
             return Some("it covers a split past the manifest's splits");
         }
-        if m.counts.len() != m.stamp.rules.len() {
+        if m.body.counts.len() != m.stamp.rules.len() {
             return Some("its counts are for another number of rules than its stamp's");
         }
-        if !(m.seconds.is_finite() && m.seconds >= 0.0) {
+        if !(m.body.seconds.is_finite() && m.body.seconds >= 0.0) {
             return Some("its reading time is not a number of seconds");
         }
         if m.stamp
@@ -246,14 +243,8 @@ impl Partial {
 
     /// A partial with empty tables from its JSON part (checked with `meta_problem`).
     pub fn from_meta(m: Meta) -> Partial {
-        let rules = m.stamp.rules.len();
-        let mut body = Body::new(rules);
-        body.counts = m.counts;
-        body.counts.resize(rules, (0, 0));
-        body.stats = m.stats;
-        body.failed = m.failed;
-        body.changed = m.changed;
-        body.seconds = m.seconds;
+        let mut body = m.body;
+        body.tables = vec![GroupTable::default(); m.stamp.rules.len()];
         Partial { stamp: m.stamp, covered: m.covered.into_iter().collect(), body }
     }
 }
