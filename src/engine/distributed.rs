@@ -28,7 +28,7 @@ pub fn run_split(
     let split = manifest.split(id)?;
     let listed = &manifest.files[split.file as usize];
     manifest.check_unchanged(listed)?;
-    let format = manifest.format_of(listed);
+    let format = listed.format();
     let (files, streams) = match input::open(&listed.path, Some(format), opts.chunk_size) {
         Opened::File(f) => (vec![f], Vec::new()),
         Opened::Stream(s) => (Vec::new(), vec![s]),

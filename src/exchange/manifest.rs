@@ -34,6 +34,13 @@ pub struct Manifest {
     pub unread: Unread,
 }
 
+impl ManifestFile {
+    /// Its format (checked by `Manifest::read`; JSON lines for a name it would refuse).
+    pub fn format(&self) -> Format {
+        Format::from_name(&self.format).unwrap_or(Format::JsonLines)
+    }
+}
+
 /// One input file of a manifest.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ManifestFile {
@@ -165,7 +172,7 @@ impl Manifest {
     /// splits must follow one another from byte 0 to its length, without gap or overlap (a
     /// whole file has one), and formats must be known.
     fn problem(&self) -> Option<&'static str> {
-        if self.files.iter().any(|f| !["xml", "json-lines", "evtx"].contains(&f.format.as_str())) {
+        if self.files.iter().any(|f| Format::from_name(&f.format).is_none()) {
             return Some("a file has an unknown format");
         }
         let mut seen = std::collections::HashSet::new();
@@ -205,15 +212,6 @@ impl Manifest {
             .get(id as usize)
             .copied()
             .ok_or(ExchangeError::NoSuchSplit { split: id, splits })
-    }
-
-    /// The format of a listed file.
-    pub fn format_of(&self, file: &ManifestFile) -> Format {
-        match file.format.as_str() {
-            "evtx" => Format::Evtx,
-            "xml" => Format::Xml,
-            _ => Format::JsonLines,
-        }
     }
 
     /// Checks that a listed file is as the manifest saw it.

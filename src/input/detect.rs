@@ -25,6 +25,11 @@ impl Format {
         }
     }
 
+    /// The format a `name()` names.
+    pub fn from_name(name: &str) -> Option<Format> {
+        [Format::Evtx, Format::Xml, Format::JsonLines].into_iter().find(|f| f.name() == name)
+    }
+
     /// Parses a `--sourcetype` value.
     pub fn from_sourcetype(st: &str) -> Option<Format> {
         match st.to_ascii_lowercase().as_str() {
